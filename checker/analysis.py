@@ -1,0 +1,209 @@
+"""Run both engines on a system, make sure they agree, and turn their answers into findings.
+
+A finding is something a reader should look at: a state or observable value no behaviour
+reaches, a reachable deadlock, a transient state from which a component can never settle.
+Each finding carries a stable identifier (system, instance, kind, name) so that reports can
+be compared across runs, and a shortest witness where one exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InternalError
+from .explicit import Exploration, LocalTarget, explore, local_targets
+from .model import Assumption, format_value
+from .symbolic import SymbolicSystem, decide_reachability
+from .system import System
+
+__all__ = ["TargetVerdict", "Finding", "WitnessStep", "SystemAnalysis", "analyse", "ENGINES"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("both", "explicit", "z3")
+DEADLOCK = "deadlock"
+
+
+@dataclass(frozen=True)
+class WitnessStep:
+    event: str | None  # None for the initial state
+    followers: tuple[str, ...]
+    state: dict[str, str]  # instance -> "State (Observable=value, ...)"
+    changed: tuple[str, ...]
+    reports: tuple[str, ...] = ()  # "du1: CurrentState=Failed FaultCode=9017"
+
+
+@dataclass
+class TargetVerdict:
+    target: LocalTarget
+    instance: str
+    reachable: bool
+    depth: int | None
+    engines: dict[str, str]  # engine -> what it established
+    witness: list[WitnessStep] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.target.kind == "state":
+            return self.target.name
+        return f"{self.target.name}={format_value(self.target.value)}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: str  # unreachable-state | unreachable-value | deadlock | stuck-transient
+    system: str
+    instance: str | None
+    subject: str
+    message: str
+    established_by: tuple[str, ...]
+    witness: tuple[WitnessStep, ...] | None = None
+
+
+@dataclass
+class SystemAnalysis:
+    system: System
+    engine: str
+    verdicts: list[TargetVerdict]
+    findings: list[Finding]
+    reachable_states: int | None
+    deadlock_count: int | None
+    timings: dict[str, float]
+    assumptions: list[tuple[str, Assumption]]  # (machine id, assumption)
+    exploration: Exploration | None = field(default=None, repr=False)
+
+    def verdict(self, instance: str, kind: str, name: str, value: Any = None) -> TargetVerdict:
+        for verdict in self.verdicts:
+            target = verdict.target
+            if verdict.instance == instance and target.kind == kind and target.name == name and (kind == "state" or target.value == value):
+                return verdict
+        raise KeyError((instance, kind, name, value))
+
+
+def witness_steps(system: System, trace: list[tuple[int, ...]], labels: list[int]) -> list[WitnessStep]:
+    steps = [WitnessStep(event=None, followers=(), state=system.describe(trace[0]), changed=())]
+    for before, after, label in zip(trace, trace[1:], labels):
+        changed = tuple(instance.name for instance, a, b in zip(system.instances, before, after) if a != b)
+        parts = system.step_parts(before, label)
+        reports = tuple(f"{name}: {transition.report_text}" for name, transition in parts if transition.reports)
+        steps.append(WitnessStep(event=system.labels[label], followers=tuple(f"{name}.{t.trigger}" for name, t in parts[1:]),
+                                 state=system.describe(after), changed=changed, reports=reports))
+    return steps
+
+
+def _explicit_trace(exploration: Exploration, state_index: int) -> tuple[list[tuple[int, ...]], list[int]]:
+    path = exploration.path_to(state_index)
+    return [exploration.states[i] for _, i in path], [label for label, _ in path[1:]]
+
+
+def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float = 60.0,
+            stuck_analysis: bool = True) -> SystemAnalysis:
+    """Decide reachability of every local state and value, deadlocks and stuck transients."""
+    targets = local_targets(system)
+    timings: dict[str, float] = {}
+    exploration = None
+    decisions = None
+
+    if engine in ("both", "explicit"):
+        started = time.perf_counter()
+        exploration = explore(system, keep_edges=stuck_analysis)
+        timings["explicit"] = time.perf_counter() - started
+    if engine in ("both", "z3"):
+        started = time.perf_counter()
+        symbolic = SymbolicSystem(system, seed=seed)
+        predicates: dict[Any, Any] = {target: symbolic.in_configs(target.instance, target.configs(system)) for target in targets}
+        predicates[DEADLOCK] = symbolic.deadlock()
+        decisions = decide_reachability(symbolic, predicates, timeout_seconds=timeout)
+        timings["z3"] = time.perf_counter() - started
+
+    verdicts = []
+    for target in targets:
+        instance_name = system.instances[target.instance].name
+        engines: dict[str, str] = {}
+        reachable = depth = witness = None
+        if exploration is not None:
+            first = exploration.first_reached.get(target)
+            reachable = first is not None
+            depth = exploration.depth[first] if reachable else None
+            engines["explicit"] = (f"reached at depth {depth} by breadth-first search" if reachable
+                                   else f"not among the {len(exploration.states)} reachable states")
+            if reachable:
+                witness = witness_steps(system, *_explicit_trace(exploration, first))
+        if decisions is not None:
+            decision = decisions[target]
+            engines["z3"] = (f"witness at depth {decision.depth} by bounded model checking" if decision.reachable
+                             else "unreachable, proved by Spacer (CHC)")
+            if reachable is None:
+                reachable, depth = decision.reachable, decision.depth
+                witness = witness_steps(system, decision.trace, decision.labels) if decision.reachable else None
+            elif reachable != decision.reachable or depth != decision.depth:
+                raise InternalError(
+                    f"engines disagree on {instance_name} {target.kind} {target.name} in {system.name}: "
+                    f"explicit says {engines['explicit']}, Z3 says {engines['z3']}")
+        verdicts.append(TargetVerdict(target=target, instance=instance_name, reachable=reachable, depth=depth,
+                                      engines=engines, witness=witness))
+
+    findings: list[Finding] = []
+    established = tuple(name for name, present in (("explicit", exploration is not None), ("z3", decisions is not None)) if present)
+    for verdict in verdicts:
+        if verdict.reachable:
+            continue
+        target = verdict.target
+        if target.kind == "value" and target.value is None:
+            continue  # "not present" that never occurs is not a defect
+        kind = "unreachable-state" if target.kind == "state" else "unreachable-value"
+        what = f"state {target.name}" if target.kind == "state" else f"value {verdict.label}"
+        findings.append(Finding(
+            id=f"{system.name}/{verdict.instance}/{kind}/{verdict.label}", kind=kind, system=system.name,
+            instance=verdict.instance, subject=verdict.label,
+            message=f"{verdict.instance}: {what} is unreachable", established_by=established))
+
+    deadlock_count = None
+    deadlock_witness = None
+    deadlock_depth = None
+    if exploration is not None:
+        deadlock_count = len(exploration.deadlocks)
+        if exploration.deadlocks:
+            first = min(exploration.deadlocks, key=lambda i: (exploration.depth[i], i))
+            deadlock_depth = exploration.depth[first]
+            deadlock_witness = witness_steps(system, *_explicit_trace(exploration, first))
+    if decisions is not None:
+        decision = decisions[DEADLOCK]
+        if exploration is not None:
+            if decision.reachable != bool(exploration.deadlocks) or (decision.reachable and decision.depth != deadlock_depth):
+                raise InternalError(f"engines disagree on deadlocks in {system.name}")
+        elif decision.reachable:
+            deadlock_depth = decision.depth
+            deadlock_witness = witness_steps(system, decision.trace, decision.labels)
+    if deadlock_witness is not None:
+        final = deadlock_witness[-1].state
+        stuck_at = ", ".join(f"{name}={text.split(' ')[0]}" for name, text in final.items())
+        findings.append(Finding(
+            id=f"{system.name}/-/deadlock/{stuck_at}", kind="deadlock", system=system.name, instance=None,
+            subject=stuck_at,
+            message=(f"deadlock after {deadlock_depth} steps: no step is possible in {stuck_at}"
+                     + (f" ({deadlock_count} deadlocked states in all)" if deadlock_count else "")),
+            established_by=established, witness=tuple(deadlock_witness)))
+
+    if exploration is not None and stuck_analysis:
+        for instance_index, trapped in sorted(exploration.stuck_transients().items()):
+            instance = system.instances[instance_index]
+            first = min(trapped, key=lambda i: (exploration.depth[i], i))
+            local_state = instance.local.state_of(exploration.states[first][instance_index])
+            cycle = exploration.trap_cycle(trapped)
+            findings.append(Finding(
+                id=f"{system.name}/{instance.name}/stuck-transient/{local_state}", kind="stuck-transient",
+                system=system.name, instance=instance.name, subject=local_state,
+                message=(f"{instance.name} can be caught in {local_state} and never settle again "
+                         f"({len(trapped)} such states; they end in a cycle of {len(cycle)})"),
+                established_by=("explicit",), witness=tuple(witness_steps(system, *_explicit_trace(exploration, first)))))
+
+    assumptions = [(machine.id, assumption) for machine in system.composition.machines for assumption in machine.assumptions]
+    return SystemAnalysis(
+        system=system, engine=engine, verdicts=verdicts, findings=findings,
+        reachable_states=len(exploration.states) if exploration is not None else None,
+        deadlock_count=deadlock_count, timings=timings, assumptions=assumptions, exploration=exploration)

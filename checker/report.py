@@ -1,0 +1,211 @@
+"""Reports of a check: a JSON document for scripts, Markdown for people, a terminal summary.
+
+The JSON layout is documented in docs/report-format.md; its key order is fixed and it holds
+no timestamp, timing or absolute path, so the same inputs give byte-identical reports.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import __version__
+from .analysis import Finding, SystemAnalysis, TargetVerdict, WitnessStep
+from .model import format_value
+
+__all__ = ["REPORT_FORMAT", "json_report", "render_json", "render_markdown", "render_summary"]
+
+REPORT_FORMAT = "swmc-check-report/1"
+
+
+def _value(value: Any) -> Any:
+    return value  # JSON keeps null, booleans and numbers as they are in the model
+
+
+def _witness(steps: tuple[WitnessStep, ...] | list[WitnessStep] | None) -> list[dict] | None:
+    if steps is None:
+        return None
+    rendered = []
+    for number, step in enumerate(steps):
+        entry: dict[str, Any] = {"step": number, "event": step.event}
+        if step.followers:
+            entry["with"] = list(step.followers)
+        if step.reports:
+            entry["reports"] = list(step.reports)
+        entry["state"] = dict(step.state) if number == 0 else {name: step.state[name] for name in step.changed}
+        rendered.append(entry)
+    return rendered
+
+
+def _verdict_entry(verdict: TargetVerdict) -> dict[str, Any]:
+    entry: dict[str, Any] = {"reachable": verdict.reachable, "depth": verdict.depth, "established_by": dict(sorted(verdict.engines.items()))}
+    return entry
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "id": finding.id,
+        "kind": finding.kind,
+        "instance": finding.instance,
+        "subject": finding.subject,
+        "message": finding.message,
+        "established_by": list(finding.established_by),
+        "witness": _witness(finding.witness),
+    }
+
+
+def _system(analysis: SystemAnalysis, include_witnesses: bool = True) -> dict[str, Any]:
+    system = analysis.system
+    composition = system.composition
+    instances = []
+    for instance_index, instance in enumerate(system.instances):
+        machine = instance.local.machine
+        states = []
+        observables = []
+        for verdict in analysis.verdicts:
+            if verdict.target.instance != instance_index:
+                continue
+            if verdict.target.kind == "state":
+                state = machine.state(verdict.target.name)
+                entry = {"name": state.name, "kind": state.kind, **_verdict_entry(verdict)}
+                if include_witnesses and verdict.witness is not None:
+                    entry["witness"] = _witness(verdict.witness)
+                states.append(entry)
+            else:
+                if not observables or observables[-1]["name"] != verdict.target.name:
+                    observables.append({"name": verdict.target.name, "values": []})
+                observables[-1]["values"].append({"value": _value(verdict.target.value), **_verdict_entry(verdict)})
+        instances.append({"name": instance.name, "component": instance.component, "machine": machine.id,
+                          "states": states, "observables": observables})
+    return {
+        "id": system.name,
+        "kind": "machine" if composition.is_single_machine else "composition",
+        "title": composition.title,
+        "file": composition.file,
+        "parameters": dict(sorted(system.parameters.items())),
+        "engines": sorted(name for name in ("explicit", "z3") if analysis.engine in ("both", name)),
+        "reachable_global_states": analysis.reachable_states,
+        "deadlocked_states": analysis.deadlock_count,
+        "instances": instances,
+        "findings": [_finding(finding) for finding in analysis.findings],
+        "assumptions": [{"machine": machine_id, "id": assumption.id, "statement": assumption.statement, "source": assumption.source}
+                        for machine_id, assumption in analysis.assumptions],
+    }
+
+
+def json_report(analyses: list[SystemAnalysis], settings: dict[str, Any]) -> dict[str, Any]:
+    findings = [finding for analysis in analyses for finding in analysis.findings]
+    by_kind: dict[str, int] = {}
+    for finding in findings:
+        by_kind[finding.kind] = by_kind.get(finding.kind, 0) + 1
+    return {
+        "format": REPORT_FORMAT,
+        "tool": {"name": "swmc", "version": __version__},
+        "settings": settings,
+        "summary": {"systems": len(analyses), "findings": len(findings), "findings_by_kind": dict(sorted(by_kind.items()))},
+        "systems": [_system(analysis) for analysis in analyses],
+    }
+
+
+def render_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _markdown_witness(steps) -> list[str]:
+    lines = ["", "| step | event | state after the step |", "|---|---|---|"]
+    for number, step in enumerate(steps):
+        event = "(initial state)" if step.event is None else f"`{step.event}`"
+        if step.followers:
+            event += " with " + ", ".join(f"`{name}`" for name in step.followers)
+        if step.reports:
+            event += "; reports " + "; ".join(step.reports)
+        shown = step.state if number == 0 else {name: step.state[name] for name in step.changed}
+        state = "; ".join(f"{name}: {text}" for name, text in shown.items()) or "(no change)"
+        lines.append(f"| {number} | {event} | {state} |")
+    lines.append("")
+    return lines
+
+
+def render_markdown(analyses: list[SystemAnalysis], settings: dict[str, Any]) -> str:
+    lines = ["# swmc check report", ""]
+    lines.append(f"Engines: {settings['engine']}; Z3 seed {settings['seed']}; timeout {settings['timeout_seconds']} s per system.")
+    lines.append("")
+    total = sum(len(analysis.findings) for analysis in analyses)
+    lines.append(f"{len(analyses)} systems checked, {total} findings.")
+    lines.append("")
+    lines.append("| system | kind | instances | reachable global states | findings |")
+    lines.append("|---|---|---|---|---|")
+    for analysis in analyses:
+        kind = "machine" if analysis.system.composition.is_single_machine else "composition"
+        reachable = analysis.reachable_states if analysis.reachable_states is not None else "(not enumerated)"
+        lines.append(f"| [{analysis.system.name}](#{analysis.system.name.lower()}) | {kind} | {len(analysis.system.instances)} | {reachable} | {len(analysis.findings)} |")
+    lines.append("")
+    for analysis in analyses:
+        system = analysis.system
+        lines.append(f"## {system.name}")
+        lines.append("")
+        lines.append(f"{system.composition.title}, from `{system.composition.file}`.")
+        lines.append("")
+        lines.append("### States")
+        lines.append("")
+        lines.append("| instance | state | kind | reachable | shortest depth | established by |")
+        lines.append("|---|---|---|---|---|---|")
+        for verdict in analysis.verdicts:
+            if verdict.target.kind != "state":
+                continue
+            kind = system.instances[verdict.target.instance].local.machine.state(verdict.target.name).kind
+            engines = "; ".join(f"{name}: {text}" for name, text in sorted(verdict.engines.items()))
+            lines.append(f"| {verdict.instance} | {verdict.target.name} | {kind} | {'yes' if verdict.reachable else '**no**'} | "
+                         f"{'' if verdict.depth is None else verdict.depth} | {engines} |")
+        lines.append("")
+        values = [v for v in analysis.verdicts if v.target.kind == "value"]
+        if values:
+            lines.append("### Observable values")
+            lines.append("")
+            lines.append("| instance | observable | reachable values | unreachable values |")
+            lines.append("|---|---|---|---|")
+            grouped: dict[tuple[str, str], list[TargetVerdict]] = {}
+            for verdict in values:
+                grouped.setdefault((verdict.instance, verdict.target.name), []).append(verdict)
+            for (instance, name), group in grouped.items():
+                reachable = ", ".join(format_value(v.target.value) for v in group if v.reachable)
+                unreachable = ", ".join(format_value(v.target.value) for v in group if not v.reachable)
+                lines.append(f"| {instance} | {name} | {reachable} | {unreachable} |")
+            lines.append("")
+        lines.append("### Findings")
+        lines.append("")
+        if not analysis.findings:
+            lines.append("None: every state is reachable, no deadlock is reachable and every transient state can settle.")
+            lines.append("")
+        for finding in analysis.findings:
+            lines.append(f"- **{finding.kind}** `{finding.id}`: {finding.message} (established by {', '.join(finding.established_by)})")
+            if finding.witness:
+                lines.extend("  " + line if line else line for line in _markdown_witness(finding.witness))
+        lines.append("")
+        lines.append("### Assumptions relied on")
+        lines.append("")
+        if not analysis.assumptions:
+            lines.append("None.")
+        for machine_id, assumption in analysis.assumptions:
+            source = f" ({assumption.source})" if assumption.source else ""
+            lines.append(f"- `{assumption.id}` ({machine_id}): {assumption.statement}{source}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_summary(analyses: list[SystemAnalysis]) -> str:
+    lines = []
+    for analysis in analyses:
+        system = analysis.system
+        states = [v for v in analysis.verdicts if v.target.kind == "state"]
+        reachable = sum(1 for v in states if v.reachable)
+        engines = " and ".join(name for name in ("explicit", "z3") if analysis.engine in ("both", name))
+        extent = f", {analysis.reachable_states} global states" if analysis.reachable_states is not None and not system.composition.is_single_machine else ""
+        lines.append(f"{system.name}: {reachable}/{len(states)} local states reachable{extent}; "
+                     f"{len(analysis.findings)} findings ({engines}{' agree' if analysis.engine == 'both' else ''})")
+        for finding in analysis.findings:
+            lines.append(f"  {finding.kind}: {finding.message}")
+    assumption_ids = sorted({assumption.id for analysis in analyses for _, assumption in analysis.assumptions})
+    if assumption_ids:
+        lines.append(f"assumptions relied on ({len(assumption_ids)}): {', '.join(assumption_ids)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""The built-in models, installed as the package data ``checker.models``."""
