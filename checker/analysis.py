@@ -24,6 +24,11 @@ __all__ = ["TargetVerdict", "Finding", "WitnessStep", "SystemAnalysis", "analyse
 log = logging.getLogger(__name__)
 
 ENGINES = ("both", "explicit", "z3")
+Z3_VERDICTS = {
+    "bmc": "witness at depth {depth} by bounded model checking",
+    "spacer": "unreachable, proved by Spacer (CHC)",
+    "structure": "unreachable: the machine shows it in none of its configurations, even on its own",
+}
 DEADLOCK = "deadlock"
 
 
@@ -101,8 +106,13 @@ def _explicit_trace(exploration: Exploration, state_index: int) -> tuple[list[tu
 
 
 def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float = 60.0,
-            stuck_analysis: bool = True) -> SystemAnalysis:
-    """Decide reachability of every local state and value, deadlocks and stuck transients."""
+            stuck_analysis: bool = True, replay_witnesses: str = "findings") -> SystemAnalysis:
+    """Decide reachability of every local state and value, deadlocks and stuck transients.
+
+    ``replay_witnesses`` ("findings", "all" or "none") says which witnesses are replayed on
+    the executable `transitions` machines before they are reported; a witness that does not
+    replay is an internal error, never a finding.
+    """
     targets = local_targets(system)
     timings: dict[str, float] = {}
     exploration = None
@@ -115,8 +125,8 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
     if engine in ("both", "z3"):
         started = time.perf_counter()
         symbolic = SymbolicSystem(system, seed=seed)
-        predicates: dict[Any, Any] = {target: symbolic.in_configs(target.instance, target.configs(system)) for target in targets}
-        predicates[DEADLOCK] = symbolic.deadlock()
+        predicates: dict[Any, Any] = {target: symbolic.local_predicate(target.instance, target.configs(system)) for target in targets}
+        predicates[DEADLOCK] = symbolic.global_predicate(symbolic.deadlock())
         decisions = decide_reachability(symbolic, predicates, timeout_seconds=timeout)
         timings["z3"] = time.perf_counter() - started
 
@@ -135,8 +145,7 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
                 witness = witness_steps(system, *_explicit_trace(exploration, first))
         if decisions is not None:
             decision = decisions[target]
-            engines["z3"] = (f"witness at depth {decision.depth} by bounded model checking" if decision.reachable
-                             else "unreachable, proved by Spacer (CHC)")
+            engines["z3"] = Z3_VERDICTS[decision.engine].format(depth=decision.depth)
             if reachable is None:
                 reachable, depth = decision.reachable, decision.depth
                 witness = witness_steps(system, decision.trace, decision.labels) if decision.reachable else None
@@ -201,6 +210,15 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
                 message=(f"{instance.name} can be caught in {local_state} and never settle again "
                          f"({len(trapped)} such states; they end in a cycle of {len(cycle)})"),
                 established_by=("explicit",), witness=tuple(witness_steps(system, *_explicit_trace(exploration, first)))))
+
+    if replay_witnesses in ("findings", "all"):
+        from .executable import replay  # imports transitions; not needed when nothing is replayed
+
+        to_replay = [list(finding.witness) for finding in findings if finding.witness]
+        if replay_witnesses == "all":
+            to_replay += [verdict.witness for verdict in verdicts if verdict.witness]
+        for witness in to_replay:
+            replay(system, witness)
 
     assumptions = [(machine.id, assumption) for machine in system.composition.machines for assumption in machine.assumptions]
     return SystemAnalysis(

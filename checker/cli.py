@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 from . import __version__
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("swmc: interrupted; no report was half-written", file=sys.stderr)
         return 130
-    except Exception:  # an unexpected failure is a bug: say so, with the traceback
-        log.exception("internal error")
+    except Exception as error:  # an unexpected failure is a bug: say so, with the traceback
+        traceback.print_exc(file=sys.stderr)
+        print(f"swmc: internal error: {type(error).__name__}: {error} (a bug in swmc; please report it)", file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)

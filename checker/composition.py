@@ -37,6 +37,7 @@ COMPONENT_KEYS = ("name", "machine", "count", "parent", "description")
 SYNC_KEYS = ("leader", "followers", "mode", "description", "spec")
 GUARD_KEYS = ("trigger", "requires", "description", "spec")
 REQUIRES_KEYS = ("component", "states", "observe")
+PARAMETER_KEYS = ("default", "description")
 SYNC_MODES = ("all", "enabled")
 
 
@@ -165,6 +166,8 @@ def composition_from_document(document: Any, path: Path, file: str,
     for name, spec in section.items():
         line = line_of(section, name)
         default = spec.get("default") if isinstance(spec, dict) else spec
+        if isinstance(spec, dict):
+            problems.unknown_keys(spec, PARAMETER_KEYS, f"parameter {name!r}")
         if not isinstance(name, str) or not IDENTIFIER.match(name):
             problems.add(line, "identifier", f"parameter name {name!r} is not an identifier", name=name)
         elif type(default) is not int or default < 0:
@@ -213,7 +216,11 @@ def composition_from_document(document: Any, path: Path, file: str,
         elif type(count) is not int or count < 0:
             problems.add(line_of(item, "count"), "component-count", f"component {name!r} count must be a parameter name or a non-negative integer", name=name)
             count = 1
-        components.append(Component(name=name, machine=machine, count=count, parent=item.get("parent"), line=line))
+        parent = item.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            problems.add(line_of(item, "parent"), "component-parent", f"component {name!r}: `parent` is a component name", name=name)
+            parent = None
+        components.append(Component(name=name, machine=machine, count=count, parent=parent, line=line))
 
     by_name = {component.name: component for component in components}
     for component in components:
@@ -240,7 +247,10 @@ def composition_from_document(document: Any, path: Path, file: str,
 
     synchronizations = []
     section = document.get("synchronizations") or []
-    for index, item in enumerate(section if isinstance(section, list) else []):
+    if not isinstance(section, list):
+        problems.add(line_of(document, "synchronizations"), "synchronization-shape", "`synchronizations` is a list of {leader, followers}")
+        section = []
+    for index, item in enumerate(section):
         line = line_of(section, index)
         if not isinstance(item, dict):
             problems.add(line, "synchronization-shape", "a synchronization has a `leader` and `followers`")
@@ -275,7 +285,10 @@ def composition_from_document(document: Any, path: Path, file: str,
 
     guards = []
     section = document.get("guards") or []
-    for index, item in enumerate(section if isinstance(section, list) else []):
+    if not isinstance(section, list):
+        problems.add(line_of(document, "guards"), "guard-shape", "`guards` is a list of {trigger, requires}")
+        section = []
+    for index, item in enumerate(section):
         line = line_of(section, index)
         if not isinstance(item, dict) or not isinstance(item.get("requires"), dict):
             problems.add(line, "guard-shape", "a guard has a `trigger` and `requires: {component, states, observe}`")
@@ -285,17 +298,24 @@ def composition_from_document(document: Any, path: Path, file: str,
         problems.unknown_keys(requires, REQUIRES_KEYS, "`requires`")
         target = check_trigger(item.get("trigger"), line_of(item, "trigger"), "guarded trigger")
         required_name = requires.get("component")
-        if required_name not in by_name:
+        if not isinstance(required_name, str) or required_name not in by_name:
             problems.add(line_of(requires, "component"), "unknown-component", f"guard requires unknown component {required_name!r}", name=required_name, candidates=by_name)
             continue
         required = by_name[required_name]
         states = requires.get("states") or []
         states = [states] if isinstance(states, str) else states
+        if not isinstance(states, list):
+            problems.add(line_of(requires, "states"), "guard-shape", "`states` lists state names")
+            states = []
         for state in states:
             if state not in required.machine.state_names:
                 problems.add(line_of(requires, "states"), "unknown-state", f"guard: {required.machine.id!r} has no state {state!r}", name=state, candidates=required.machine.state_names)
         observe = []
-        for obs_name, value in (requires.get("observe") or {}).items():
+        observe_map = requires.get("observe") or {}
+        if not isinstance(observe_map, dict):
+            problems.add(line_of(requires, "observe"), "guard-shape", "`observe` maps observable names to values")
+            observe_map = {}
+        for obs_name, value in observe_map.items():
             names = [o.name for o in required.machine.observables]
             if obs_name not in names:
                 problems.add(line_of(requires, "observe"), "unknown-observable", f"guard: {required.machine.id!r} has no observable {obs_name!r}", name=obs_name, candidates=names)
@@ -306,7 +326,7 @@ def composition_from_document(document: Any, path: Path, file: str,
         if target is None:
             continue
         component = by_name[target[0]]
-        if required.name != component.parent and required.count != 1:
+        if required.name != component.parent and (required.count != 1 or required.parent is not None):
             problems.add(line, "guard-ambiguous", f"guard on {target[0]}.{target[1]} requires {required.name!r}, which is neither its parent nor a single instance", name=required.name)
             continue
         if target in followed:

@@ -12,8 +12,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from .errors import InputError, Problem
 from .model import SETTLED_KINDS
 from .system import System
@@ -116,6 +114,8 @@ class Exploration:
 
     def trap_cycle(self, trapped: list[int]) -> list[int]:
         """A bottom strongly connected component among ``trapped``: where the run circles forever."""
+        import networkx as nx  # only needed when something is trapped; costs 0.3 s to import
+
         graph = nx.DiGraph()
         members = set(trapped)
         graph.add_nodes_from(trapped)

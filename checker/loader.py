@@ -72,11 +72,13 @@ class ProblemCollector:
             )
         )
 
-    def unknown_keys(self, mapping: LocatedDict, allowed: tuple[str, ...], where: str) -> None:
+    def unknown_keys(self, mapping: dict, allowed: tuple[str, ...], where: str) -> None:
         for key in mapping:
             if key not in allowed:
+                # line_of() rather than mapping.line_of(): documents built in code are plain
+                # dicts without line numbers, and an unknown key must be a Problem, not a crash.
                 self.add(
-                    mapping.line_of(key), "unknown-key", f"{where} has no key {key!r}",
+                    line_of(mapping, key), "unknown-key", f"{where} has no key {key!r}",
                     name=key, candidates=allowed,
                 )
 
@@ -192,7 +194,7 @@ def _load_observables(section: Any, document: LocatedDict, problems: ProblemColl
         for index, value in enumerate(values):
             if value is None or isinstance(value, (dict, list)):
                 problems.add(line_of(spec["values"], index), "observable-values", f"observable {name!r}: value {value!r} must be a plain, non-null value", name=name)
-            elif values.index(value) != index:
+            elif _value_matches(value, values[:index]):
                 problems.add(line_of(spec["values"], index), "duplicate-value", f"observable {name!r} lists {value!r} twice", name=value)
         initial = spec.get("initial")
         if initial is not None and not _value_matches(initial, values):

@@ -30,9 +30,14 @@ import z3
 from .errors import InternalError, SolverUnknown
 from .system import System
 
-__all__ = ["SymbolicSystem", "Decision", "decide_reachability"]
+__all__ = ["SymbolicSystem", "Decision", "Predicate", "decide_reachability"]
+
+# A target: builds its formula over any list of state variables (one step's, or Spacer's).
+Predicate = Callable[[list], "z3.BoolRef"]
 
 log = logging.getLogger(__name__)
+
+MASK_WIDTH_LIMIT = 10  # up to 1024 configurations a set is tested with one mask
 
 
 @dataclass
@@ -81,7 +86,16 @@ class SymbolicSystem:
     def in_configs(self, instance: int, configs, variables=None) -> z3.BoolRef:
         """The instance's variable holds one of ``configs``."""
         variable = (variables or self.current)[instance]
-        return self._disjunction(variable == self._value(instance, config) for config in sorted(configs))
+        configs = sorted(configs)
+        width = self.widths[instance]
+        if len(configs) <= 2 or width > MASK_WIDTH_LIMIT:
+            return self._disjunction(variable == self._value(instance, config) for config in configs)
+        # Set membership as one bit test: bit x of a constant mask. Four terms instead of
+        # one equality per configuration, which matters when thousands are built.
+        size = 1 << width
+        mask = z3.BitVecVal(sum(1 << config for config in configs), size, self.context)
+        shifted = z3.LShR(mask, z3.ZeroExt(size - width, variable))
+        return z3.Extract(0, 0, shifted) == z3.BitVecVal(1, 1, self.context)
 
     def _pairs(self, instance: int, pairs) -> z3.BoolRef:
         # One equality on the concatenation (x, x') per step keeps the relation compact.
@@ -157,6 +171,22 @@ class SymbolicSystem:
         """``expression`` over the current variables, rewritten to the variables of ``step``."""
         return z3.substitute(expression, *zip(self.current, self.step_variables(step)))
 
+    def local_predicate(self, instance: int, configs) -> Predicate:
+        """A target that holds when ``instance`` is in one of ``configs``, for any variables.
+
+        Building it directly over each step's variables is much cheaper than substituting.
+        """
+        configs = sorted(configs)
+        return lambda variables: self.in_configs(instance, configs, variables)
+
+    def global_predicate(self, expression: z3.BoolRef) -> Predicate:
+        """A target given as an expression over the current variables."""
+        def over(variables):
+            if variables is self.current:
+                return expression
+            return z3.substitute(expression, *zip(self.current, variables))
+        return over
+
     def transition_at(self, step: int) -> z3.ExprRef:
         return z3.substitute(self.transition, *zip(self.current, self.step_variables(step)),
                              *zip(self.next, self.step_variables(step + 1)))
@@ -176,9 +206,9 @@ def _trace_labels(system: System, trace: list[tuple[int, ...]]) -> list[int]:
     return labels
 
 
-def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, z3.BoolRef],
+def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, Predicate],
                         timeout_seconds: float = 60.0) -> dict[Hashable, Decision]:
-    """Decide for every target (a predicate over the current variables) whether it is reachable."""
+    """Decide for every target whether some behaviour reaches it."""
     started = time.perf_counter()
     context = symbolic.context
     solver = z3.SolverFor("QF_BV", ctx=context)
@@ -186,19 +216,32 @@ def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, z3.Boo
     solver.add(symbolic.at(symbolic.initial, 0))
     remaining = dict(sorted(targets.items(), key=lambda item: repr(item[0])))
     decisions: dict[Hashable, Decision] = {}
+    for key, predicate in list(remaining.items()):
+        # A target no local configuration can show is false by construction: the
+        # configurations are computed with every trigger free, an over-approximation.
+        if z3.is_false(predicate(symbolic.current)):
+            decisions[key] = Decision(reachable=False, engine="structure")
+            del remaining[key]
     depth = 0
     proof_attempts = 0
+    # A depth that brings no new target is common (targets often sit a few steps apart), and a
+    # Spacer call that answers "something is still reachable" is wasted, so a proof is tried
+    # only after a run of such depths, and the run required doubles after each failed try.
+    stalled = 0
+    stall_before_proof = 2
 
     def time_left() -> float:
         return timeout_seconds - (time.perf_counter() - started)
 
     while remaining:
         found_new = False
+        variables = symbolic.step_variables(depth)
+        depth_predicates = {key: predicate(variables) for key, predicate in remaining.items()}
         while remaining:
             if time_left() <= 0:
                 raise SolverUnknown(f"reachability in {symbolic.system.name}", f"timeout after {timeout_seconds:g} s at depth {depth}")
             solver.set("timeout", max(1, int(time_left() * 1000)))
-            at_depth = {key: symbolic.at(predicate, depth) for key, predicate in remaining.items()}
+            at_depth = {key: depth_predicates[key] for key in remaining}
             solver.push()
             try:
                 solver.add(z3.Or(list(at_depth.values())))
@@ -222,7 +265,10 @@ def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, z3.Boo
             found_new = True
         if not remaining:
             break
-        if not found_new:
+        stalled = 0 if found_new else stalled + 1
+        if stalled >= stall_before_proof:
+            stalled = 0
+            stall_before_proof *= 2
             proof_attempts += 1
             proved = _prove_unreachable(symbolic, remaining, min(time_left(), 2.0 * 2 ** proof_attempts), final=time_left() <= 2.0 * 2 ** proof_attempts)
             if proved is not None:
@@ -255,7 +301,7 @@ def _prove_unreachable(symbolic: SymbolicSystem, remaining: dict, seconds: float
     fixedpoint.rule(reach(*symbolic.current), symbolic.initial)
     fixedpoint.rule(reach(*symbolic.next), [reach(*symbolic.current), symbolic.transition])
     try:
-        answer = fixedpoint.query(z3.And(reach(*symbolic.current), z3.Or(list(remaining.values()))))
+        answer = fixedpoint.query(z3.And(reach(*symbolic.current), z3.Or([predicate(symbolic.current) for predicate in remaining.values()])))
     except z3.Z3Exception as error:  # Spacer signals its time limit as "canceled"
         if final:
             raise SolverUnknown(f"unreachability proof in {symbolic.system.name}", str(error)) from None

@@ -187,11 +187,16 @@ class System:
                     continue
                 instance = self.instances[instance_index]
                 parts = [(instance.name, instance.local.machine.transitions[move.transition])]
+                # Followers move one after the other, as in ``successors``: a second follower
+                # step of the same instance starts from where the first one left it.
+                current = list(state)
+                current[instance_index] = move.target
                 for step in move.followers:
                     follower = self.instances[step.instance]
-                    transition = follower.local.transition_for(state[step.instance], step.trigger)
+                    transition = follower.local.transition_for(current[step.instance], step.trigger)
                     if transition is not None:
                         parts.append((follower.name, transition))
+                        current[step.instance] = step.table[current[step.instance]]
                 return parts
         return []
 
