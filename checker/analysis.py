@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import InternalError
 from .explicit import Exploration, LocalTarget, explore, local_targets
 from .model import Assumption, format_value
-from .symbolic import SymbolicSystem, decide_reachability
+from .symbolic import Decision, SymbolicSystem, decide_reachability, trace_labels
 from .system import System
 
-__all__ = ["TargetVerdict", "Finding", "WitnessStep", "SystemAnalysis", "analyse", "ENGINES"]
+__all__ = ["TargetVerdict", "Finding", "WitnessStep", "SystemAnalysis", "analyse", "decide_with_z3", "ENGINES"]
 
 log = logging.getLogger(__name__)
 
@@ -100,34 +100,66 @@ def witness_steps(system: System, trace: list[tuple[int, ...]], labels: list[int
     return steps
 
 
+def _relabel(system: System, trace):
+    return trace_labels(system, trace) if trace else None
+
+
 def _explicit_trace(exploration: Exploration, state_index: int) -> tuple[list[tuple[int, ...]], list[int]]:
     path = exploration.path_to(state_index)
-    return [exploration.states[i] for _, i in path], [label for label, _ in path[1:]]
+    return [exploration.state(i) for _, i in path], [label for label, _ in path[1:]]
+
+
+def decide_with_z3(system: System, seed: int = 0, timeout: float = 60.0) -> dict[Any, Decision]:
+    """The Z3 engine's decision on every local target of ``system`` and on deadlock.
+
+    Only one instance of each group of symmetric siblings is asked about (see
+    ``System.representative``); the others take its decision with the permuted witness.
+    """
+    targets = local_targets(system)
+    symbolic = SymbolicSystem(system, seed=seed)
+    representatives = {}
+    for target in targets:
+        representative, image = system.representative(target.instance)
+        representatives[target] = (replace(target, instance=representative), image)
+    predicates: dict[Any, Any] = {target: symbolic.local_predicate(target.instance, target.configs(system))
+                                  for target in targets if representatives[target][0] == target}
+    predicates[DEADLOCK] = symbolic.global_predicate(symbolic.deadlock())
+    decisions = decide_reachability(symbolic, predicates, timeout_seconds=timeout)
+    for target, (representative, image) in representatives.items():
+        if representative == target:
+            continue
+        decision = decisions[representative]
+        trace = [system.permute(state, image) for state in decision.trace] if decision.trace else None
+        decisions[target] = replace(decision, trace=trace, labels=_relabel(system, trace),
+                                    symmetric_to=system.instances[representative.instance].name)
+    return decisions
 
 
 def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float = 60.0,
-            stuck_analysis: bool = True, replay_witnesses: str = "findings") -> SystemAnalysis:
+            stuck_analysis: bool = True, replay_witnesses: str = "findings",
+            z3_decisions: dict[Any, Decision] | None = None,
+            exploration: Exploration | None = None) -> SystemAnalysis:
     """Decide reachability of every local state and value, deadlocks and stuck transients.
 
+    ``z3_decisions`` and ``exploration`` are the engines' answers when they were computed
+    elsewhere (``parallel`` runs Z3 in worker processes while this process explores).
     ``replay_witnesses`` ("findings", "all" or "none") says which witnesses are replayed on
     the executable `transitions` machines before they are reported; a witness that does not
     replay is an internal error, never a finding.
     """
     targets = local_targets(system)
     timings: dict[str, float] = {}
-    exploration = None
     decisions = None
 
-    if engine in ("both", "explicit"):
+    if exploration is None and engine in ("both", "explicit"):
         started = time.perf_counter()
         exploration = explore(system, keep_edges=stuck_analysis)
         timings["explicit"] = time.perf_counter() - started
-    if engine in ("both", "z3"):
+    if z3_decisions is not None:
+        decisions = z3_decisions
+    elif engine in ("both", "z3"):
         started = time.perf_counter()
-        symbolic = SymbolicSystem(system, seed=seed)
-        predicates: dict[Any, Any] = {target: symbolic.local_predicate(target.instance, target.configs(system)) for target in targets}
-        predicates[DEADLOCK] = symbolic.global_predicate(symbolic.deadlock())
-        decisions = decide_reachability(symbolic, predicates, timeout_seconds=timeout)
+        decisions = decide_with_z3(system, seed=seed, timeout=timeout)
         timings["z3"] = time.perf_counter() - started
 
     verdicts = []
@@ -140,12 +172,14 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
             reachable = first is not None
             depth = exploration.depth[first] if reachable else None
             engines["explicit"] = (f"reached at depth {depth} by breadth-first search" if reachable
-                                   else f"not among the {len(exploration.states)} reachable states")
+                                   else f"not among the {len(exploration)} reachable states")
             if reachable:
                 witness = witness_steps(system, *_explicit_trace(exploration, first))
         if decisions is not None:
             decision = decisions[target]
             engines["z3"] = Z3_VERDICTS[decision.engine].format(depth=decision.depth)
+            if decision.symmetric_to:
+                engines["z3"] += f", for the symmetric {decision.symmetric_to}"
             if reachable is None:
                 reachable, depth = decision.reachable, decision.depth
                 witness = witness_steps(system, decision.trace, decision.labels) if decision.reachable else None
@@ -202,7 +236,7 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
         for instance_index, trapped in sorted(exploration.stuck_transients().items()):
             instance = system.instances[instance_index]
             first = min(trapped, key=lambda i: (exploration.depth[i], i))
-            local_state = instance.local.state_of(exploration.states[first][instance_index])
+            local_state = instance.local.state_of(exploration.state(first)[instance_index])
             cycle = exploration.trap_cycle(trapped)
             findings.append(Finding(
                 id=f"{system.name}/{instance.name}/stuck-transient/{local_state}", kind="stuck-transient",
@@ -223,5 +257,5 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
     assumptions = [(machine.id, assumption) for machine in system.composition.machines for assumption in machine.assumptions]
     return SystemAnalysis(
         system=system, engine=engine, verdicts=verdicts, findings=findings,
-        reachable_states=len(exploration.states) if exploration is not None else None,
+        reachable_states=len(exploration) if exploration is not None else None,
         deadlock_count=deadlock_count, timings=timings, assumptions=assumptions, exploration=exploration)

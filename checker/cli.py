@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
 
 from . import __version__
-from .analysis import ENGINES, analyse
+from .analysis import ENGINES
 from .catalog import builtin_model_paths, load_models
 from .errors import ExitCode, InputError, SwmcError
 from .outputs import OutputDirectory
+from .parallel import analyse_all
 from .report import json_report, render_json, render_markdown, render_summary
 from .system import build_system
 
@@ -90,10 +92,8 @@ def _check(arguments) -> int:
     output = OutputDirectory(arguments.out)
     output.claim()
 
-    analyses = []
-    for model in models:
-        system = build_system(model, parameters)
-        analyses.append(analyse(system, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout))
+    systems = [build_system(model, parameters) for model in models]
+    analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
 
     settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,
                 "parameters": dict(sorted(parameters.items()))}
@@ -141,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f"swmc: {label}: {line}", file=sys.stderr)
         return int(error.exit_code)
+    except BrokenPipeError:
+        # The reader of stdout went away (swmc check | head); that is not an error of ours.
+        sys.stdout = open(os.devnull, "w")
+        return int(ExitCode.OK)
     except KeyboardInterrupt:
         print("swmc: interrupted; no report was half-written", file=sys.stderr)
         return 130

@@ -66,6 +66,9 @@ class InputError(SwmcError, ValueError):
         self.problems = sorted(problems)
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
+    def __reduce__(self):  # so that the error crosses process boundaries intact
+        return (type(self), (self.problems,))
+
 
 class SolverUnknown(SwmcError):
     """Z3 could not decide a query; ``reason`` is Z3's own explanation."""
@@ -76,6 +79,9 @@ class SolverUnknown(SwmcError):
         self.query = query
         self.reason = reason
         super().__init__(f"Z3 answered unknown for {query}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.query, self.reason))
 
 
 class InternalError(SwmcError, RuntimeError):

@@ -327,6 +327,8 @@ class ExecutableComposition:
                                         "was allowed but did not fire")
                 if step_number:
                     fired.append(f"{self.components[instance].name}.{step_trigger}")
+                elif driven.last_transition is not None and driven.last_transition.outcome == "refused":
+                    break  # a refused operation changes nothing, so it drags no follower along
         except BaseException:
             self._restore(saved)
             raise

@@ -4,13 +4,20 @@ Breadth-first order makes the first visit of every state a shortest one, so the 
 pointers give shortest witnesses for free. The reachable graph also yields the deadlocks
 (states with no way out that are not terminal) and the transient states from which a
 component can never settle again.
+
+A global state is stored as one integer, its configurations written in mixed radix (the
+i-th instance's configuration times the product of the sizes before it). A step of one
+instance from configuration c to c' then adds the constant (c' - c) * weight, precomputed
+per edge, and hashing an integer is far cheaper than hashing a tuple.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from array import array
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import InputError, Problem
 from .model import SETTLED_KINDS
@@ -56,17 +63,66 @@ def local_targets(system: System) -> list[LocalTarget]:
     return targets
 
 
+class StateCoding:
+    """Mixed-radix coding of global states as integers, and the precomputed step deltas."""
+
+    def __init__(self, system: System):
+        self.system = system
+        self.sizes = [len(instance.local.configs) for instance in system.instances]
+        self.weights = []
+        weight = 1
+        for size in self.sizes:
+            self.weights.append(weight)
+            weight *= size
+        # simple[i][c]: (label, delta) of steps needing nothing from other instances;
+        # complex[i][c]: the Move objects with guards or followers, handled in full.
+        self.simple: list[list[list[tuple[int, int]]]] = []
+        self.complex: list[list[list]] = []
+        for instance_index, per_config in enumerate(system.moves):
+            weight = self.weights[instance_index]
+            simple_rows, complex_rows = [], []
+            for config, moves in enumerate(per_config):
+                simple_rows.append([(move.label, (move.target - config) * weight)
+                                    for move in moves if not move.requires and not move.followers])
+                complex_rows.append([move for move in moves if move.requires or move.followers])
+            self.simple.append(simple_rows)
+            self.complex.append(complex_rows)
+
+    def encode(self, state: tuple[int, ...]) -> int:
+        return sum(config * weight for config, weight in zip(state, self.weights))
+
+    def decode(self, code: int) -> tuple[int, ...]:
+        configs = []
+        for size in self.sizes:
+            code, config = divmod(code, size)
+            configs.append(config)
+        return tuple(configs)
+
+
 @dataclass
 class Exploration:
     system: System
-    states: list[tuple[int, ...]]
-    parent: list[int]
-    via: list[int]  # label index of the step into each state; -1 for the initial state
-    depth: list[int]
+    coding: StateCoding
+    codes: list[int]
+    parent: array
+    via: array  # label index of the step into each state; -1 for the initial state
+    depth: array
     successors: list[list[tuple[int, int]]] | None
     seconds: float
     first_reached: dict[LocalTarget, int] = field(default_factory=dict)
     deadlocks: list[int] = field(default_factory=list)
+
+    @cached_property
+    def states(self) -> list[tuple[int, ...]]:
+        """Every reachable state as a tuple of configurations, in breadth-first order."""
+        decode = self.coding.decode
+        return [decode(code) for code in self.codes]
+
+    def state(self, index: int) -> tuple[int, ...]:
+        return self.coding.decode(self.codes[index])
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
     def path_to(self, state_index: int) -> list[tuple[int, int]]:
         """[(label, state)] from the initial state (label -1) to ``state_index``."""
@@ -76,6 +132,7 @@ class Exploration:
             state_index = self.parent[state_index]
         return list(reversed(path))
 
+
     def stuck_transients(self) -> dict[int, list[int]]:
         """For each instance, the reachable states from which it can never settle again.
 
@@ -84,7 +141,8 @@ class Exploration:
         """
         if self.successors is None:
             raise ValueError("stuck-state analysis needs the exploration's edges")
-        predecessors: list[list[int]] = [[] for _ in self.states]
+        states = self.states
+        predecessors: list[list[int]] = [[] for _ in states]
         for source, outgoing in enumerate(self.successors):
             for _, target in outgoing:
                 predecessors[target].append(source)
@@ -97,8 +155,8 @@ class Exploration:
             }
             if len(settled_configs) == len(local.configs):
                 continue
-            can_settle = bytearray(len(self.states))
-            frontier = [i for i, state in enumerate(self.states) if state[instance_index] in settled_configs]
+            can_settle = bytearray(len(states))
+            frontier = [i for i, state in enumerate(states) if state[instance_index] in settled_configs]
             for i in frontier:
                 can_settle[i] = 1
             while frontier:
@@ -107,7 +165,7 @@ class Exploration:
                     if not can_settle[source]:
                         can_settle[source] = 1
                         frontier.append(source)
-            trapped = [i for i in range(len(self.states)) if not can_settle[i]]
+            trapped = [i for i in range(len(states)) if not can_settle[i]]
             if trapped:
                 stuck[instance_index] = trapped
         return stuck
@@ -132,54 +190,98 @@ class Exploration:
 def explore(system: System, keep_edges: bool = True, state_limit: int = DEFAULT_STATE_LIMIT) -> Exploration:
     """Breadth-first search of every reachable state of ``system``."""
     started = time.perf_counter()
-    successors_of = system.successors
-    is_terminal = system.is_terminal
-    initial = system.initial
+    coding = StateCoding(system)
+    sizes, simple, complex_ = coding.sizes, coding.simple, coding.complex
+    instance_range = range(len(sizes))
+    terminal_configs = [
+        {config for config, (state_index, _) in enumerate(instance.local.configs)
+         if instance.local.machine.states[state_index].kind == "terminal"}
+        for instance in system.instances
+    ]
+    any_terminal = any(terminal_configs)
+    # first_config[i][c]: the first state (in breadth-first order) where instance i is in c.
+    first_config = [[-1] * size for size in sizes]
+
+    initial = coding.encode(system.initial)
     index = {initial: 0}
-    states = [initial]
-    parent = [-1]
-    via = [-1]
-    depth = [0]
+    codes = [initial]
+    parent = array("l", [-1])
+    via = array("l", [-1])
+    depth = array("l", [0])
     edges: list[list[tuple[int, int]]] | None = [] if keep_edges else None
     deadlocks = []
     current = 0
-    while current < len(states):
-        state = states[current]
-        outgoing = []
+    while current < len(codes):
+        code = codes[current]
+        # decode inline: this loop is the engine's hot path
+        configs = []
+        rest = code
+        for size in sizes:
+            rest, config = divmod(rest, size)
+            configs.append(config)
         next_depth = depth[current] + 1
-        for label, successor in successors_of(state):
-            target = index.get(successor)
-            if target is None:
-                target = len(states)
-                index[successor] = target
-                states.append(successor)
-                parent.append(current)
-                via.append(label)
-                depth.append(next_depth)
-            outgoing.append((label, target))
-        if not outgoing and not is_terminal(state):
+        outgoing = []
+        for i in instance_range:
+            config = configs[i]
+            if first_config[i][config] < 0:
+                first_config[i][config] = current
+            for label, delta in simple[i][config]:
+                successor = code + delta
+                target = index.get(successor)
+                if target is None:
+                    target = len(codes)
+                    index[successor] = target
+                    codes.append(successor)
+                    parent.append(current)
+                    via.append(label)
+                    depth.append(next_depth)
+                outgoing.append((label, target))
+            for move in complex_[i][config]:
+                if move.requires and not all(configs[j] in allowed for j, allowed in move.requires):
+                    continue
+                successor = code + (move.target - config) * coding.weights[i]
+                if move.followers:
+                    moved = configs.copy()
+                    moved[i] = move.target
+                    blocked = False
+                    for step in move.followers:
+                        follower_config = moved[step.instance]
+                        follower_target = step.table.get(follower_config)
+                        if follower_target is not None:
+                            moved[step.instance] = follower_target
+                            successor += (follower_target - follower_config) * coding.weights[step.instance]
+                        elif step.mode == "all":
+                            blocked = True
+                            break
+                    if blocked:
+                        continue
+                target = index.get(successor)
+                if target is None:
+                    target = len(codes)
+                    index[successor] = target
+                    codes.append(successor)
+                    parent.append(current)
+                    via.append(move.label)
+                    depth.append(next_depth)
+                outgoing.append((move.label, target))
+        if not outgoing and not (any_terminal and all(configs[i] in terminal_configs[i] for i in instance_range)):
             deadlocks.append(current)
         if edges is not None:
             edges.append(outgoing)
         current += 1
-        if len(states) > state_limit:
+        if len(codes) > state_limit:
             raise InputError(Problem(file=system.composition.file, line=0, rule="state-limit",
                                      message=f"{system.name} has more than {state_limit} reachable states; "
                                              "lower its parameters or use the Z3 engine alone"))
     seconds = time.perf_counter() - started
 
-    exploration = Exploration(system=system, states=states, parent=parent, via=via, depth=depth,
+    exploration = Exploration(system=system, coding=coding, codes=codes, parent=parent, via=via, depth=depth,
                               successors=edges, seconds=seconds, deadlocks=deadlocks)
-    targets = local_targets(system)
-    holds = {target: set(target.configs(system)) for target in targets}
-    remaining = set(targets)
-    for state_index, state in enumerate(states):
-        if not remaining:
-            break
-        for target in list(remaining):
-            if state[target.instance] in holds[target]:
-                exploration.first_reached[target] = state_index
-                remaining.discard(target)
+    for target in local_targets(system):
+        firsts = [first_config[target.instance][config] for config in target.configs(system)
+                  if first_config[target.instance][config] >= 0]
+        if firsts:
+            exploration.first_reached[target] = min(firsts)
     log.info("explicit: %s has %d reachable states (%.3f s, %.0f states/s)",
-             system.name, len(states), seconds, len(states) / seconds if seconds else float("inf"))
+             system.name, len(codes), seconds, len(codes) / seconds if seconds else float("inf"))
     return exploration

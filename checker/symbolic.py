@@ -30,7 +30,7 @@ import z3
 from .errors import InternalError, SolverUnknown
 from .system import System
 
-__all__ = ["SymbolicSystem", "Decision", "Predicate", "decide_reachability"]
+__all__ = ["SymbolicSystem", "Decision", "Predicate", "decide_reachability", "trace_labels"]
 
 # A target: builds its formula over any list of state variables (one step's, or Spacer's).
 Predicate = Callable[[list], "z3.BoolRef"]
@@ -50,6 +50,7 @@ class Decision:
     trace: list[tuple[int, ...]] | None = None
     labels: list[int] | None = None
     invariant: str | None = None
+    symmetric_to: str | None = None  # decided on this symmetric instance, then carried over
 
 
 class SymbolicSystem:
@@ -192,7 +193,7 @@ class SymbolicSystem:
                              *zip(self.next, self.step_variables(step + 1)))
 
 
-def _trace_labels(system: System, trace: list[tuple[int, ...]]) -> list[int]:
+def trace_labels(system: System, trace: list[tuple[int, ...]]) -> list[int]:
     """Name the step between each pair of states; a pair no step explains is an engine bug."""
     labels = []
     for before, after in zip(trace, trace[1:]):
@@ -211,7 +212,7 @@ def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, Predic
     """Decide for every target whether some behaviour reaches it."""
     started = time.perf_counter()
     context = symbolic.context
-    solver = z3.SolverFor("QF_BV", ctx=context)
+    solver = z3.SolverFor("QF_FD", ctx=context)
     solver.set("random_seed", symbolic.seed)
     solver.add(symbolic.at(symbolic.initial, 0))
     remaining = dict(sorted(targets.items(), key=lambda item: repr(item[0])))
@@ -229,6 +230,7 @@ def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, Predic
     # only after a run of such depths, and the run required doubles after each failed try.
     stalled = 0
     stall_before_proof = 2
+    query_count = 0
 
     def time_left() -> float:
         return timeout_seconds - (time.perf_counter() - started)
@@ -242,21 +244,23 @@ def decide_reachability(symbolic: SymbolicSystem, targets: dict[Hashable, Predic
                 raise SolverUnknown(f"reachability in {symbolic.system.name}", f"timeout after {timeout_seconds:g} s at depth {depth}")
             solver.set("timeout", max(1, int(time_left() * 1000)))
             at_depth = {key: depth_predicates[key] for key in remaining}
-            solver.push()
-            try:
-                solver.add(z3.Or(list(at_depth.values())))
-                answer = solver.check()
-                if answer == z3.unknown:
-                    raise SolverUnknown(f"bounded model checking of {symbolic.system.name} at depth {depth}", solver.reason_unknown())
-                if answer == z3.unsat:
-                    break
-                model = solver.model()
-                trace = [tuple(model.eval(variable, model_completion=True).as_long() for variable in symbolic.step_variables(t))
-                         for t in range(depth + 1)]
-                labels = _trace_labels(symbolic.system, trace)
-                hit = [key for key, predicate in at_depth.items() if z3.is_true(model.eval(predicate, model_completion=True))]
-            finally:
-                solver.pop()
+            # A fresh literal guards each query instead of push/pop: Z3 keeps what it
+            # learnt, and a push costs more than the query on these encodings.
+            query_count += 1
+            guard = z3.Bool(f"query{query_count}", context)
+            solver.add(z3.Implies(guard, z3.Or(list(at_depth.values()))))
+            answer = solver.check(guard)
+            if answer == z3.unknown:
+                raise SolverUnknown(f"bounded model checking of {symbolic.system.name} at depth {depth}", solver.reason_unknown())
+            if answer == z3.unsat:
+                solver.add(z3.Not(guard))
+                break
+            model = solver.model()
+            trace = [tuple(model.eval(variable, model_completion=True).as_long() for variable in symbolic.step_variables(t))
+                     for t in range(depth + 1)]
+            labels = trace_labels(symbolic.system, trace)
+            hit = [key for key, predicate in at_depth.items() if z3.is_true(model.eval(predicate, model_completion=True))]
+            solver.add(z3.Not(guard))
             if not hit:
                 raise InternalError("the solver's model satisfies none of the targets it was asked for")
             for key in hit:

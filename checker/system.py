@@ -204,6 +204,58 @@ class System:
         """The follower steps a leader step with ``label`` drags along from ``state``."""
         return [f"{name}.{transition.trigger}" for name, transition in self.step_parts(state, label)[1:]]
 
+    # -- symmetry -------------------------------------------------------------------------
+    #
+    # Instances of one component under the same parent (the Execution Units of one Deployment
+    # Unit, or the top-level Deployment Units of the device) are interchangeable: they start
+    # in the same configuration, and no synchronization or guard names a particular one
+    # (followers are "all children" or "all instances", guards name the parent or a single
+    # instance). Permuting such siblings, each with its whole subtree, therefore maps the
+    # transition system onto itself, so a sibling's local target is reachable exactly when
+    # the first sibling's is, at the same depth, with the permuted witness.
+
+    def _siblings(self, instance_index: int) -> list[int]:
+        instance = self.instances[instance_index]
+        return [i for i, other in enumerate(self.instances)
+                if other.component == instance.component and other.parent == instance.parent]
+
+    def _children(self, instance_index: int, component: str | None = None) -> list[int]:
+        return [i for i, other in enumerate(self.instances)
+                if other.parent == instance_index and (component is None or other.component == component)]
+
+    def _swap_subtrees(self, first: int, second: int) -> list[int]:
+        """The permutation exchanging two sibling instances together with their children."""
+        mapping = list(range(len(self.instances)))
+        pending = [(first, second)]
+        while pending:
+            a, b = pending.pop()
+            if a != b:
+                mapping[a], mapping[b] = b, a
+                pending.extend(zip(self._children(a), self._children(b)))
+        return mapping
+
+    def representative(self, instance_index: int) -> tuple[int, list[int]]:
+        """The symmetric instance checked in place of ``instance_index``, and the permutation
+        ``image`` (instance i of the representative's world is instance image[i] here)."""
+        instance = self.instances[instance_index]
+        if instance.parent is None:
+            first = self._siblings(instance_index)[0]
+            return first, self._swap_subtrees(first, instance_index)
+        parent_first = self._siblings(instance.parent)[0]
+        to_parent = self._swap_subtrees(parent_first, instance.parent)
+        position = self._children(instance.parent, instance.component).index(instance_index)
+        counterparts = self._children(parent_first, instance.component)
+        within = self._swap_subtrees(counterparts[0], counterparts[position])
+        return counterparts[0], [to_parent[within[i]] for i in range(len(self.instances))]
+
+    @staticmethod
+    def permute(state: tuple[int, ...], image: list[int]) -> tuple[int, ...]:
+        """The state in which instance image[i] holds what instance i holds in ``state``."""
+        permuted = list(state)
+        for i, config in enumerate(state):
+            permuted[image[i]] = config
+        return tuple(permuted)
+
     def is_terminal(self, state: tuple[int, ...]) -> bool:
         """Every instance rests in a terminal state: having no way out is then no deadlock."""
         return all(
@@ -304,7 +356,9 @@ def build_system(composition: Composition, parameters: dict[str, int] | None = N
                         continue
                     requires.append((required_instance, allowed_configs(instances[required_instance].local, guard)))
                 followers = []
-                for sync in leading.get(key, []):
+                refused = local.machine.transitions[transition_index].outcome == "refused"
+                # A refused operation changes nothing, so it drags no follower along.
+                for sync in ([] if refused else leading.get(key, [])):
                     for component_name, follower_trigger in sync.followers:
                         children = [i for i in instances_of(component_name) if instances[i].parent == instance_index]
                         targets = children if children or composition.component(component_name).parent == instance.component else instances_of(component_name)

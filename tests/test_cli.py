@@ -119,7 +119,7 @@ def test_unexpected_exception_exits_four(tmp_path, write_model, capsys, monkeypa
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(cli, "analyse", broken)
+    monkeypatch.setattr(cli, "analyse_all", broken)
     model = write_model("clean.yaml", CLEAN_MACHINE)
 
     code, _, stderr = run(capsys, "check", str(model), "-o", str(tmp_path / "out"), "--no-diagrams")

@@ -1,0 +1,464 @@
+"""Draw analysed systems as Graphviz diagrams, with the findings marked on the states.
+
+A single machine becomes one graph of its states and transitions; a composition becomes one
+cluster per component instance, joined by the synchronizations (dashed blue) and the guards
+(dotted teal). States are styled by kind and by finding (unreachable, deadlock, never
+settles), transitions by trigger kind and outcome; every diagram carries a legend.
+
+The DOT text is written here directly rather than through ``graphviz.Digraph`` so that every
+line is under our control: nodes and edges come out in a fixed order (machine order for
+states and instances, sorted order for merged edges), with no timestamps, absolute paths or
+object ids, so that the same model always gives byte-identical files that diff cleanly.
+SVG is rendered by the ``dot`` executable when it is installed; DOT files are written
+regardless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .analysis import SystemAnalysis
+from .model import Machine, State, Transition, format_value
+from .outputs import OutputDirectory
+from .system import System
+
+__all__ = [
+    "dot_name",
+    "machine_dot",
+    "composition_dot",
+    "diagram_dot",
+    "render_svg",
+    "find_renderer",
+    "diagram_file_name",
+    "write_diagrams",
+    "RenderError",
+    "DIAGRAM_DIRECTORY",
+]
+
+log = logging.getLogger(__name__)
+
+DIAGRAM_DIRECTORY = "diagrams"
+# Tried in order; graphviz-pure is a stand-in some systems ship that reads the same options.
+RENDERERS = ("dot", "graphviz-pure")
+# dot can take minutes on a large composition; past this the DOT file alone is kept.
+RENDER_TIMEOUT_SECONDS = 120
+START_NODE = "(start)"  # parentheses cannot occur in a state name, so no state collides with it
+FONT = "Helvetica"
+
+# Node attributes by state kind. Findings add colours on top of these (see _state_attributes).
+KIND_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "stable": {"shape": "ellipse"},
+    "transient": {"shape": "ellipse", "style": "dashed"},
+    "terminal": {"shape": "ellipse", "peripheries": "2"},
+    "absent": {"shape": "box", "style": "dotted", "color": "grey50", "fontcolor": "grey40"},
+}
+KIND_LEGEND = {
+    "stable": "stable",
+    "transient": "transient (operation running)",
+    "terminal": "terminal",
+    "absent": "absent (no instance)",
+}
+
+# Edge attributes by edge class; the class comes from the outcome first, then the trigger kind.
+EDGE_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "operation": {"color": "black"},
+    "completion": {"color": "darkgreen", "fontcolor": "darkgreen"},
+    "failure": {"color": "red3", "fontcolor": "red3"},
+    "refused": {"style": "dotted", "color": "grey40", "fontcolor": "grey40"},
+    "autonomous": {"style": "dashed", "color": "black"},
+    "lifecycle": {"style": "bold", "color": "grey50", "fontcolor": "grey40"},
+}
+EDGE_LEGEND = {
+    "operation": "operation (server request)",
+    "completion": "completion, success",
+    "failure": "failure (dashed if autonomous)",
+    "refused": "refused (fault, no change)",
+    "autonomous": "autonomous (device on its own)",
+    "lifecycle": "lifecycle (forced by another machine)",
+}
+SYNCHRONIZATION_ATTRIBUTES = {"style": "dashed", "color": "blue", "fontcolor": "blue", "penwidth": "1.5"}
+# Guards do not order the instances, so they must not pull the layout around (constraint=false).
+GUARD_ATTRIBUTES = {"style": "dotted", "color": "cyan4", "fontcolor": "cyan4", "arrowhead": "odot",
+                    "constraint": "false"}
+
+
+class RenderError(Exception):
+    """The renderer is installed but did not produce an SVG."""
+
+
+def dot_name(text: object) -> str:
+    """``text`` as a double-quoted DOT string: quotes and backslashes escaped, newlines as ``\\n``.
+
+    Every identifier and attribute value goes through here, so no name can break the syntax.
+    """
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _attributes(attributes: dict[str, str]) -> str:
+    """A DOT attribute list; keys keep the order the code gives them, which is fixed."""
+    return "[" + ", ".join(f"{key}={dot_name(value)}" for key, value in attributes.items()) + "]"
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """The (instance, state) pairs each kind of finding points at."""
+
+    unreachable: frozenset[tuple[str, str]]
+    deadlock: frozenset[tuple[str, str]]
+    stuck: frozenset[tuple[str, str]]
+
+
+def _marks(analysis: SystemAnalysis) -> _Marks:
+    # None means no engine decided the state; only a decided "unreachable" is drawn as one.
+    unreachable = {(verdict.instance, verdict.target.name) for verdict in analysis.verdicts
+                   if verdict.target.kind == "state" and verdict.reachable is False}
+    deadlock = set()
+    stuck = set()
+    for finding in analysis.findings:
+        if finding.kind == "deadlock" and finding.witness:
+            # The witness describes each instance as "State (Observable=value, ...)"; state
+            # names are identifiers, so the state is the text up to the first space.
+            for instance, description in finding.witness[-1].state.items():
+                deadlock.add((instance, description.split(" ")[0]))
+        elif finding.kind == "stuck-transient" and finding.instance is not None:
+            stuck.add((finding.instance, finding.subject))
+    return _Marks(frozenset(unreachable), frozenset(deadlock), frozenset(stuck))
+
+
+def _state_attributes(kind: str, unreachable: bool = False, deadlock: bool = False,
+                      stuck: bool = False) -> dict[str, str]:
+    """Node attributes (without the label) for a state of ``kind`` with the given findings."""
+    attributes = dict(KIND_ATTRIBUTES[kind])
+    styles = [attributes.pop("style")] if "style" in attributes else []
+    if unreachable:
+        attributes.update(color="red", fillcolor="grey85", fontcolor="grey30")
+        styles.append("filled")
+    else:
+        # Deadlock fills and stuck outlines, so a state that is both shows both.
+        if deadlock:
+            attributes["fillcolor"] = "orange"
+            styles.append("filled")
+        if stuck:
+            attributes.update(color="purple", penwidth="2")
+            if not deadlock:
+                attributes["fillcolor"] = "thistle"
+                styles.append("filled")
+    if styles:
+        attributes["style"] = ",".join(styles)
+    return attributes
+
+
+def _state_label(state: State, unreachable: bool, deadlock: bool, stuck: bool) -> str:
+    lines = [state.name] + [f"{name}={format_value(value)}" for name, value in state.observe]
+    # Findings are also spelled out, so that the diagram reads in black and white.
+    if unreachable:
+        lines.append("(unreachable)")
+    if deadlock:
+        lines.append("(deadlock)")
+    if stuck:
+        lines.append("(never settles)")
+    return "\n".join(lines)
+
+
+def _edge_class(transition: Transition) -> str:
+    if transition.outcome in ("refused", "failure"):
+        return transition.outcome
+    return transition.kind
+
+
+def _edge_attributes(transition: Transition) -> tuple[tuple[str, str], ...]:
+    attributes = dict(EDGE_ATTRIBUTES[_edge_class(transition)])
+    if transition.outcome == "failure" and transition.kind == "autonomous":
+        attributes["style"] = "dashed"
+    return tuple(attributes.items())
+
+
+def _machine_lines(machine: Machine, instance: str, node_id: Callable[[str], str], marks: _Marks,
+                   indent: str) -> list[str]:
+    """Nodes, initial marker and transition edges of one machine (one instance of it)."""
+    lines = []
+    for state in machine.states:
+        key = (instance, state.name)
+        flags = (key in marks.unreachable, key in marks.deadlock, key in marks.stuck)
+        attributes = {"label": _state_label(state, *flags), **_state_attributes(state.kind, *flags)}
+        lines.append(f"{indent}{dot_name(node_id(state.name))} {_attributes(attributes)};")
+    start = node_id(START_NODE)
+    lines.append(f"{indent}{dot_name(start)} {_attributes({'shape': 'point', 'style': 'invis'})};")
+    lines.append(f"{indent}{dot_name(start)} -> {dot_name(node_id(machine.initial))} "
+                 f"{_attributes({'tooltip': 'initial state'})};")
+
+    # Transitions that share source, destination and style become one edge with one label line
+    # each; a set drops the exact duplicates that guarded variants of one trigger produce.
+    grouped: dict[tuple[int, int, tuple[tuple[str, str], ...]], set[str]] = {}
+    for transition in machine.transitions:
+        key = (machine.state_index(transition.source), machine.state_index(transition.dest),
+               _edge_attributes(transition))
+        grouped.setdefault(key, set()).add(transition.label)
+    for (source, dest, style), labels in sorted(grouped.items()):
+        attributes = {"label": "\n".join(sorted(labels)), **dict(style)}
+        lines.append(f"{indent}{dot_name(node_id(machine.states[source].name))} -> "
+                     f"{dot_name(node_id(machine.states[dest].name))} {_attributes(attributes)};")
+    return lines
+
+
+def _legend_lines(composition: bool) -> list[str]:
+    """A cluster with one sample node per node style and one sample edge per edge style.
+
+    Node samples form one column and edge samples another, each stacked by invisible edges;
+    each edge sample is laid flat (rank=same) so that its label reads beside it.
+    """
+    lines = ["  subgraph cluster_legend {",
+             f"    graph {_attributes({'label': 'Legend', 'style': 'rounded', 'color': 'grey60'})};"]
+    invisible = _attributes({"style": "invis"})
+    samples = [(f"legend:{kind}", text, _state_attributes(kind)) for kind, text in KIND_LEGEND.items()]
+    samples += [
+        ("legend:unreachable", "unreachable", _state_attributes("stable", unreachable=True)),
+        ("legend:deadlock", "deadlock: where the shortest\ndeadlock witness ends",
+         _state_attributes("stable", deadlock=True)),
+        ("legend:stuck", "never settles\n(stuck transient)", _state_attributes("transient", stuck=True)),
+        ("legend:initial", "initial state", _state_attributes("stable")),
+    ]
+    for name, text, attributes in samples:
+        lines.append(f"    {dot_name(name)} {_attributes({'label': text, **attributes})};")
+    for (upper, _, _), (lower, _, _) in zip(samples, samples[1:]):
+        lines.append(f"    {dot_name(upper)} -> {dot_name(lower)} {invisible};")
+    start = _attributes({"shape": "point", "style": "invis"})
+    lines.append(f"    {{ rank=same; {dot_name('legend:start')} {start}; {dot_name('legend:initial')}; }}")
+    lines.append(f"    {dot_name('legend:start')} -> {dot_name('legend:initial')};")
+
+    edge_samples = [(edge_class, text, EDGE_ATTRIBUTES[edge_class])
+                    for edge_class, text in EDGE_LEGEND.items()]
+    if composition:
+        edge_samples += [("synchronization", "synchronization (one atomic step)", SYNCHRONIZATION_ATTRIBUTES),
+                         ("guard", "guard: requires that state", GUARD_ATTRIBUTES)]
+    point = _attributes({"shape": "point", "width": "0.06", "color": "grey40"})
+    for edge_class, text, attributes in edge_samples:
+        source, dest = dot_name(f"legend:{edge_class}:from"), dot_name(f"legend:{edge_class}:to")
+        lines.append(f"    {{ rank=same; {source} {point}; {dest} {point}; }}")
+        # constraint=false would let a flat sample edge drift; the legend keeps the default.
+        kept = {key: value for key, value in attributes.items() if key != "constraint"}
+        edge_attributes = {"label": text, **kept}
+        lines.append(f"    {source} -> {dest} {_attributes(edge_attributes)};")
+    for (upper, _, _), (lower, _, _) in zip(edge_samples, edge_samples[1:]):
+        upper_node, lower_node = dot_name(f"legend:{upper}:from"), dot_name(f"legend:{lower}:from")
+        lines.append(f"    {upper_node} -> {lower_node} {invisible};")
+    lines.append("  }")
+    return lines
+
+
+def _header(system: System) -> list[str]:
+    title = f"{system.composition.title} ({system.name})"
+    return [
+        f"digraph {dot_name(system.name)} {{",
+        f"  graph {_attributes({'label': title, 'labelloc': 't', 'fontname': FONT})};",
+        f"  node {_attributes({'fontname': FONT, 'fontsize': '11'})};",
+        f"  edge {_attributes({'fontname': FONT, 'fontsize': '9'})};",
+    ]
+
+
+def machine_dot(analysis: SystemAnalysis) -> str:
+    """DOT source for a single machine: its states and transitions, findings marked, and a legend."""
+    system = analysis.system
+    if not system.composition.is_single_machine or len(system.instances) != 1:
+        raise ValueError(f"{system.name} is a composition; use composition_dot")
+    instance = system.instances[0]
+    lines = _header(system)
+    machine = instance.local.machine
+    lines += _machine_lines(machine, instance.name, lambda state: state, _marks(analysis), "  ")
+    lines += _legend_lines(composition=False)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _instance_node(instance: str, state: str) -> str:
+    # Instance names are dotted identifiers and state names identifiers: "/" separates them
+    # unambiguously, and no legend name (which contains ":") can collide.
+    return f"{instance}/{state}"
+
+
+def _synchronization_edges(system: System) -> list[tuple[str, str, str]]:
+    """(leader node, follower node, label) for each step a synchronization drags along.
+
+    Read from the compiled moves rather than recomputed from the composition, so the diagram
+    shows exactly which follower instances each leader instance drives. Synchronizations that
+    join the same two states (an EE's Enable and restart both starting an EU) share one edge.
+    """
+    found: dict[tuple[int, int, int, int], set[str]] = {}
+    for leader_index, leader in enumerate(system.instances):
+        leader_machine = leader.local.machine
+        for moves in system.moves[leader_index]:
+            for move in moves:
+                if not move.followers:
+                    continue
+                leader_state = leader_machine.state_index(leader.local.state_of(move.target))
+                trigger = leader_machine.transitions[move.transition].trigger
+                for step in move.followers:
+                    follower = system.instances[step.instance]
+                    label = f"sync: {leader.name}.{trigger} → {follower.name}.{step.trigger}"
+                    for target in step.table.values():
+                        follower_state = follower.local.machine.state_index(follower.local.state_of(target))
+                        key = (leader_index, leader_state, step.instance, follower_state)
+                        found.setdefault(key, set()).add(label)
+    edges = []
+    for (leader_index, leader_state, follower_index, follower_state), labels in sorted(found.items()):
+        leader, follower = system.instances[leader_index], system.instances[follower_index]
+        edges.append((
+            _instance_node(leader.name, leader.local.machine.states[leader_state].name),
+            _instance_node(follower.name, follower.local.machine.states[follower_state].name),
+            "\n".join(sorted(labels)),
+        ))
+    return edges
+
+
+def _guard_edges(system: System) -> list[tuple[str, str, str]]:
+    """(required state node, guarded source node, label) for each guard, from the compiled moves."""
+    found: dict[tuple[int, int, int, int], set[str]] = {}
+    for guarded_index, guarded in enumerate(system.instances):
+        local = guarded.local
+        for config, moves in enumerate(system.moves[guarded_index]):
+            source_state = local.machine.state_index(local.state_of(config))
+            for move in moves:
+                trigger = local.machine.transitions[move.transition].trigger
+                for required_index, allowed in move.requires:
+                    required = system.instances[required_index].local
+                    for required_config in allowed:
+                        required_state = required.machine.state_index(required.state_of(required_config))
+                        key = (required_index, required_state, guarded_index, source_state)
+                        found.setdefault(key, set()).add(trigger)
+    edges = []
+    for (required_index, required_state, guarded_index, source_state), triggers in sorted(found.items()):
+        required, guarded = system.instances[required_index], system.instances[guarded_index]
+        edges.append((
+            _instance_node(required.name, required.local.machine.states[required_state].name),
+            _instance_node(guarded.name, guarded.local.machine.states[source_state].name),
+            "requires: " + ", ".join(sorted(triggers)),
+        ))
+    return edges
+
+
+def composition_dot(analysis: SystemAnalysis) -> str:
+    """DOT source for a composition: one cluster per instance, synchronizations, guards, legend."""
+    system = analysis.system
+    marks = _marks(analysis)
+    lines = _header(system)
+    for instance in system.instances:
+        machine = instance.local.machine
+        lines.append(f"  subgraph {dot_name('cluster_' + instance.name)} {{")
+        cluster = {"label": f"{instance.name}: {machine.title}", "style": "rounded", "color": "grey40"}
+        lines.append(f"    graph {_attributes(cluster)};")
+        def node_id(state: str, instance_name: str = instance.name) -> str:
+            return _instance_node(instance_name, state)
+
+        lines += _machine_lines(machine, instance.name, node_id, marks, "    ")
+        lines.append("  }")
+    for source, dest, label in _synchronization_edges(system):
+        lines.append(f"  {dot_name(source)} -> {dot_name(dest)} "
+                     f"{_attributes({'label': label, **SYNCHRONIZATION_ATTRIBUTES})};")
+    for source, dest, label in _guard_edges(system):
+        lines.append(f"  {dot_name(source)} -> {dot_name(dest)} "
+                     f"{_attributes({'label': label, **GUARD_ATTRIBUTES})};")
+    lines += _legend_lines(composition=True)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def diagram_dot(analysis: SystemAnalysis) -> str:
+    """The diagram that suits the system: a machine diagram or a composition diagram."""
+    system = analysis.system
+    if system.composition.is_single_machine and len(system.instances) == 1:
+        return machine_dot(analysis)
+    return composition_dot(analysis)
+
+
+def find_renderer() -> str | None:
+    """The path of an installed Graphviz renderer, or None."""
+    for name in RENDERERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _run_renderer(renderer: str, dot_source: str) -> bytes:
+    try:
+        completed = subprocess.run([renderer, "-Tsvg"], input=dot_source.encode("utf-8"), capture_output=True,
+                                   timeout=RENDER_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as error:
+        raise RenderError(f"{Path(renderer).name} took longer than {RENDER_TIMEOUT_SECONDS} s") from error
+    except OSError as error:
+        raise RenderError(f"{Path(renderer).name} could not be run: {error}") from error
+    messages = completed.stderr.decode("utf-8", "replace").strip()
+    if completed.returncode != 0 or not completed.stdout:
+        first = messages.splitlines()[0] if messages else "no message"
+        raise RenderError(f"{Path(renderer).name} exited with status {completed.returncode}: {first}")
+    if messages:
+        log.debug("%s: %s", Path(renderer).name, messages)
+    return completed.stdout
+
+
+def render_svg(dot_source: str) -> bytes | None:
+    """Render ``dot_source`` to SVG; None when no renderer is installed, RenderError when it fails."""
+    renderer = find_renderer()
+    if renderer is None:
+        return None
+    return _run_renderer(renderer, dot_source)
+
+
+def diagram_file_name(system_name: str) -> str:
+    """A file-name-safe form of a system name: ``tr069_device[m=2,n=1]`` -> ``tr069_device_m=2,n=1_``."""
+    name = re.sub(r"[^A-Za-z0-9_.=,-]", "_", system_name)
+    return "_" if name in ("", ".", "..") else name
+
+
+def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory) -> list[str]:
+    """Write ``diagrams/<system>.dot`` and, with Graphviz, ``.svg``; return notes for stderr."""
+    notes = []
+    renderer = find_renderer()
+    used: set[str] = set()
+    named_sources = []
+    for analysis in analyses:
+        base = diagram_file_name(analysis.system.name)
+        name, number = base, 1
+        while name in used:  # two models with one id must not overwrite each other's diagrams
+            number += 1
+            name = f"{base}_{number}"
+        used.add(name)
+        source = diagram_dot(analysis)
+        output.write(f"{DIAGRAM_DIRECTORY}/{name}.dot", source)
+        named_sources.append((analysis, name, source))
+
+    def render(source: str) -> tuple[bytes | None, RenderError | None]:
+        if renderer is None:
+            return None, None
+        try:
+            return _run_renderer(renderer, source), None
+        except RenderError as error:
+            return None, error
+
+    # Each rendering is a separate `dot` process: threads let them use every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        rendered = list(pool.map(render, [source for _, _, source in named_sources]))
+    for (analysis, name, _), (svg, error) in zip(named_sources, rendered):
+        if error is not None:
+            notes.append(f"swmc: note: no SVG for {analysis.system.name}: {error}; the DOT file is written")
+        svg_path = output.root / DIAGRAM_DIRECTORY / f"{name}.svg"
+        if svg is None:
+            # An SVG left from an earlier run would no longer match the DOT file beside it.
+            svg_path.unlink(missing_ok=True)
+        else:
+            output.write(f"{DIAGRAM_DIRECTORY}/{name}.svg", svg)
+        log.info("diagram of %s: %s.dot%s", analysis.system.name, name, "" if svg is None else " and .svg")
+    if renderer is None and analyses:
+        directory = output.root / DIAGRAM_DIRECTORY
+        notes.append(f"swmc: note: Graphviz 'dot' not found; DOT files written to {directory}, "
+                     "install Graphviz (apt-get install graphviz) to get SVG")
+    return notes
