@@ -178,6 +178,7 @@ class ExecutableComposition:
             self.index[instance.name] = position
         # The latest event fired, with its outcome: "du1.Install" or "du1.Update [refused]".
         self.last_event: str | None = None
+        self.last_reports: list[str] = []
         # A lone machine is never driven by another: the format gives it no synchronizations.
         self.followed: dict[tuple[str, str], list[Synchronization]] = {}
         if not composition.is_single_machine:
@@ -234,6 +235,10 @@ class ExecutableComposition:
             raise EventRefused(event, self.state_text(), self.allowed_events(), refusal.reason) from None
         component = self.components[position]
         self.last_event = f"{component.name}.{component.driven.last_transition.label}"
+        # What the step reported (a DUStateChangeComplete's CurrentState, say), per instance.
+        involved = [component] + [self.components[self.index[name.rsplit(".", 1)[0]]] for name in followers]
+        self.last_reports = [f"{item.name}: {item.driven.last_transition.report_text}" for item in involved
+                             if item.driven.last_transition is not None and item.driven.last_transition.reports]
         log.debug("fired %s%s", event, f" with {', '.join(followers)}" if followers else "")
         return followers
 
@@ -417,7 +422,8 @@ def simulate(system: System, events: list[str], stream: TextIO) -> int:
             sys.stderr.write(f"swmc: error: step {number}: {refusal}\n")
             return int(ExitCode.INVALID_INPUT)
         along = f" (with {', '.join(followers)})" if followers else ""
-        stream.write(f"{number}. {executable.last_event}{along}\n")
+        reported = f"; reports {'; '.join(executable.last_reports)}" if executable.last_reports else ""
+        stream.write(f"{number}. {executable.last_event}{along}{reported}\n")
         stream.write("\n".join(_state_lines(executable)) + "\n")
     allowed = executable.allowed_events()
     stream.write("allowed next: " + (", ".join(allowed) if allowed else "none") + "\n")

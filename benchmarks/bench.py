@@ -1,0 +1,116 @@
+"""Measure swmc's performance; prints Markdown tables for the README.
+
+    .venv/bin/python benchmarks/bench.py            # everything (a few minutes)
+    .venv/bin/python benchmarks/bench.py --quick    # fewer repetitions, smaller growth table
+
+Figures are medians of several runs (wall-clock seconds) on whatever machine runs this;
+the README records the ones measured on the project's 2-core reference machine. Nothing
+here is a pass/fail test: timing belongs in a benchmark, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from checker.analysis import decide_with_z3
+from checker.catalog import builtin_model_paths, load_models
+from checker.explicit import explore
+from checker.system import build_system
+
+EXPLICIT_STATE_LIMIT = 2_000_000  # beyond this the growth table says "skipped"
+
+
+def median_seconds(action, repetitions: int) -> float:
+    samples = []
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def end_to_end(repetitions: int) -> float:
+    """`swmc check` on the built-in models, start-up and diagrams included, from a fresh directory."""
+    swmc = shutil.which("swmc") or str(Path(sys.executable).with_name("swmc"))
+
+    def run():
+        with tempfile.TemporaryDirectory() as directory:
+            result = subprocess.run([swmc, "check", "-o", str(Path(directory) / "out")], cwd=directory,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            if result.returncode not in (0, 1):
+                raise SystemExit(f"swmc check failed with exit code {result.returncode}")
+
+    run()  # warm the file-system cache once
+    return median_seconds(run, repetitions)
+
+
+def compositions():
+    models = {model.id: model for model in load_models(builtin_model_paths())}
+    return models["scomo_device"], models["tr069_device"]
+
+
+def z3_at(composition, parameters, repetitions: int) -> float:
+    system = build_system(composition, parameters)
+    return median_seconds(lambda: decide_with_z3(system), repetitions)
+
+
+def explicit_at(composition, parameters, repetitions: int) -> tuple[int, float]:
+    system = build_system(composition, parameters)
+    counts = []
+
+    def run():
+        counts.append(len(explore(system, keep_edges=False, state_limit=EXPLICIT_STATE_LIMIT)))
+
+    seconds = median_seconds(run, repetitions)
+    return counts[0], seconds
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    arguments = parser.parse_args(argv)
+    repetitions = 3 if arguments.quick else 5
+    scomo, tr069 = compositions()
+
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"median of {repetitions} runs.\n")
+
+    print("| measurement | median |")
+    print("|---|---|")
+    print(f"| `swmc check` on all built-in models, start-up and diagrams included | {end_to_end(repetitions):.2f} s |")
+    print(f"| Z3 engine, every local state and value of scomo_device, k = 4 | {z3_at(scomo, {'k': 4}, repetitions):.2f} s |")
+    print(f"| Z3 engine, every local state and value of tr069_device, m = 4 | {z3_at(tr069, {'m': 4}, repetitions):.2f} s |")
+    for parameters in ({"n": 2, "m": 1}, {"n": 1, "m": 3}):
+        count, seconds = explicit_at(tr069, parameters, 3)
+        label = ", ".join(f"{key} = {value}" for key, value in parameters.items())
+        print(f"| explicit engine on tr069_device, {label}: {count:,} states | {seconds:.2f} s, "
+              f"{count / seconds:,.0f} states/s |")
+    print()
+
+    top = 4 if arguments.quick else 6
+    print("| composition | parameter | reachable states | explicit engine | Z3 engine (every local target) |")
+    print("|---|---|---|---|---|")
+    for composition, name in ((scomo, "k"), (tr069, "m")):
+        for value in range(1, top + 1):
+            parameters = {name: value}
+            try:
+                count, explicit_seconds = explicit_at(composition, parameters, 1 if value > 2 else 3)
+                explicit_text, count_text = f"{explicit_seconds:.2f} s", f"{count:,}"
+            except Exception as error:  # the state limit: the explicit engine gives up, Z3 goes on
+                explicit_text, count_text = "skipped", f"> {EXPLICIT_STATE_LIMIT:,}" if "state-limit" in str(error) else str(error)
+            z3_seconds = z3_at(composition, parameters, 1 if value > 2 else 3)
+            print(f"| {composition.id} | {name} = {value} | {count_text} | {explicit_text} | {z3_seconds:.2f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
