@@ -24,8 +24,6 @@ from .system import build_system
 
 __all__ = ["main"]
 
-log = logging.getLogger("checker")
-
 
 def _parameter(text: str) -> tuple[str, int]:
     name, separator, value = text.partition("=")

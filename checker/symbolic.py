@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Hashable
 
 import z3
@@ -69,7 +69,7 @@ class SymbolicSystem:
 
     # -- building blocks -------------------------------------------------------------------
 
-    def _value(self, instance: int, config: int, variables=None) -> z3.BitVecRef:
+    def _value(self, instance: int, config: int) -> z3.BitVecRef:
         return z3.BitVecVal(config, self.widths[instance], self.context)
 
     def _conjunction(self, terms):
@@ -127,7 +127,23 @@ class SymbolicSystem:
                 changed = {instance_index} | {step.instance for step in followers}
                 follower_terms = []
                 follower_enabled = []
+                steps_of: dict[int, list] = {}
                 for step in followers:
+                    steps_of.setdefault(step.instance, []).append(step)
+                for follower, steps in steps_of.items():
+                    if len(steps) > 1:
+                        # One instance follows more than once (two follower triggers of one
+                        # component, or two synchronizations with the same leader). The steps
+                        # happen one after the other, as in System.successors and the explicit
+                        # engine; a constraint per step on the same (x, x') would demand every
+                        # step from the same start at once, which no step but a shared
+                        # self-loop satisfies. So the steps are composed into one table.
+                        table = self._composed_table(follower, steps)
+                        follower_terms.append(self._pairs(follower, table.items()))
+                        if len(table) < len(system.instances[follower].local.configs):
+                            follower_enabled.append(self.in_configs(follower, table))
+                        continue
+                    step = steps[0]
                     step_pairs = self._follower_pairs(step)
                     sources = self.in_configs(step.instance, step.table)
                     if step.mode == "all":
@@ -139,6 +155,23 @@ class SymbolicSystem:
                 disjuncts.append(self._conjunction([self._pairs(instance_index, pairs), guard, *follower_terms, self._frame(changed)]))
                 enabled.append(self._conjunction([self.in_configs(instance_index, {source for source, _ in pairs}), guard, *follower_enabled]))
         return self._disjunction(disjuncts), self._disjunction(enabled)
+
+    def _composed_table(self, instance: int, steps) -> dict[int, int]:
+        """Start config -> end config of ``steps`` taken in order by one follower instance; a
+        start from which an "all" step cannot be taken is left out (the leader is blocked),
+        an "enabled" step that cannot be taken leaves the instance where it is."""
+        table = {}
+        for start in range(len(self.system.instances[instance].local.configs)):
+            config = start
+            for step in steps:
+                target = step.table.get(config)
+                if target is not None:
+                    config = target
+                elif step.mode == "all":
+                    break
+            else:
+                table[start] = config
+        return table
 
     def _follower_pairs(self, step) -> z3.BoolRef:
         both = z3.Concat(self.current[step.instance], self.next[step.instance])

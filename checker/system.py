@@ -324,7 +324,7 @@ def build_system(composition: Composition, parameters: dict[str, int] | None = N
 
     def allowed_configs(local: LocalMachine, guard) -> frozenset[int]:
         allowed = set()
-        for config, (state_index, config_values) in enumerate(local.configs):
+        for config, (state_index, _) in enumerate(local.configs):
             if guard.states and local.machine.states[state_index].name not in guard.states:
                 continue
             observed = local.values_of(config)
