@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-
 from checker import cli
-from checker.errors import ExitCode, InternalError
+from checker.errors import ExitCode
 from checker.outputs import MARKER
 
 CLEAN_MACHINE = """
@@ -114,7 +112,6 @@ def test_engines_that_disagree_exit_four(tmp_path, write_model, capsys, monkeypa
 
 
 def test_unexpected_exception_exits_four(tmp_path, write_model, capsys, monkeypatch):
-    import checker.analysis as analysis
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("boom")
