@@ -15,8 +15,10 @@ from pathlib import Path
 
 from . import __version__
 from .analysis import ENGINES
-from .catalog import builtin_model_paths, load_models
-from .errors import ExitCode, InputError, SwmcError
+from .catalog import builtin_model_paths, builtin_models_dir, load_models
+from .coverage import check_coverage
+from .errors import ExitCode, InputError, Problem, SwmcError
+from .mapping import load_mapping
 from .outputs import OutputDirectory
 from .parallel import analyse_all
 from .report import json_report, render_json, render_markdown, render_summary
@@ -54,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text", help="what to print on stdout (default text)")
     check.add_argument("-o", "--out", type=Path, default=Path("out"), help="directory for reports and diagrams (default ./out)")
     check.add_argument("--no-diagrams", action="store_true", help="write no DOT or SVG files")
+    check.add_argument("--mapping", type=Path, action="append", default=[], metavar="FILE",
+                       help="also check a SCOMO-to-TR-069 mapping file (repeatable); a built-in one may be named "
+                            "by its file name, e.g. gap-analysis-2012")
 
     simulate = commands.add_parser("simulate", help="run a sequence of events on the executable machine and print each state")
     simulate.add_argument("model", type=Path, metavar="MODEL", help="a machine or composition file, or the name of a built-in model")
@@ -83,6 +88,24 @@ def _resolve_model(path: Path) -> Path:
     return path
 
 
+def _load_mappings(paths: list[Path]):
+    mappings, problems = [], []
+    for path in paths:
+        if not path.exists():
+            candidate = builtin_models_dir() / "mappings" / (path.name if path.suffix else f"{path.name}.yaml")
+            path = candidate if candidate.exists() else path
+        if not path.is_file():
+            problems.append(Problem(file=str(path), line=0, rule="file", message="no such mapping file"))
+            continue
+        try:
+            mappings.append(load_mapping(path))
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    return mappings
+
+
 def _check(arguments) -> int:
     paths = [_resolve_model(path) for path in arguments.models] or builtin_model_paths()
     models = load_models(paths)
@@ -90,14 +113,16 @@ def _check(arguments) -> int:
     output = OutputDirectory(arguments.out)
     output.claim()
 
+    mappings = _load_mappings(arguments.mapping)
     systems = [build_system(model, parameters) for model in models]
     analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
+    coverages = [check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout) for mapping in mappings]
 
     settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,
                 "parameters": dict(sorted(parameters.items()))}
-    report = json_report(analyses, settings)
+    report = json_report(analyses, settings, coverages)
     output.write("report.json", render_json(report))
-    output.write("report.md", render_markdown(analyses, settings))
+    output.write("report.md", render_markdown(analyses, settings, coverages))
     notes = []
     if not arguments.no_diagrams:
         from .diagrams import write_diagrams
@@ -107,11 +132,11 @@ def _check(arguments) -> int:
     if arguments.format == "json":
         sys.stdout.write(render_json(report))
     else:
-        sys.stdout.write(render_summary(analyses))
+        sys.stdout.write(render_summary(analyses, coverages))
         sys.stdout.write(f"reports: {arguments.out / 'report.md'}, {arguments.out / 'report.json'}\n")
     for note in notes:
         print(note, file=sys.stderr)
-    return ExitCode.FINDINGS if report["summary"]["findings"] else ExitCode.OK
+    return ExitCode.FINDINGS if report["summary"]["findings"] or report["summary"]["unmappable"] else ExitCode.OK
 
 
 def _simulate(arguments) -> int:

@@ -111,6 +111,8 @@ class Exploration:
     seconds: float
     first_reached: dict[LocalTarget, int] = field(default_factory=dict)
     deadlocks: list[int] = field(default_factory=list)
+    # first_config[i][c]: the first state, in breadth-first order, where instance i is in c
+    first_config: list[list[int]] = field(default_factory=list)
 
     @cached_property
     def states(self) -> list[tuple[int, ...]]:
@@ -123,6 +125,29 @@ class Exploration:
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def first_state_in(self, instance: int, configs) -> int | None:
+        """The first state (so one at the least depth) where ``instance`` is in ``configs``."""
+        firsts = [self.first_config[instance][config] for config in configs if self.first_config[instance][config] >= 0]
+        return min(firsts) if firsts else None
+
+    def first_state_enabling(self, instance: int, configs, trigger: str) -> int | None:
+        """The first state where ``instance`` is in ``configs`` and can take ``trigger``
+        (its guards hold and every follower of mode "all" can follow)."""
+        configs = set(configs)
+        machine = self.system.instances[instance].local.machine
+        for index in range(len(self.codes)):
+            state = self.state(index)
+            if state[instance] not in configs:
+                continue
+            for move in self.system.moves[instance][state[instance]]:
+                if machine.transitions[move.transition].trigger != trigger:
+                    continue
+                if move.requires and not all(state[j] in allowed for j, allowed in move.requires):
+                    continue
+                if all(step.mode != "all" or state[step.instance] in step.table for step in move.followers):
+                    return index
+        return None
 
     def path_to(self, state_index: int) -> list[tuple[int, int]]:
         """[(label, state)] from the initial state (label -1) to ``state_index``."""
@@ -276,7 +301,7 @@ def explore(system: System, keep_edges: bool = True, state_limit: int = DEFAULT_
     seconds = time.perf_counter() - started
 
     exploration = Exploration(system=system, coding=coding, codes=codes, parent=parent, via=via, depth=depth,
-                              successors=edges, seconds=seconds, deadlocks=deadlocks)
+                              successors=edges, seconds=seconds, deadlocks=deadlocks, first_config=first_config)
     for target in local_targets(system):
         firsts = [first_config[target.instance][config] for config in target.configs(system)
                   if first_config[target.instance][config] >= 0]

@@ -93,7 +93,25 @@ def _system(analysis: SystemAnalysis, include_witnesses: bool = True) -> dict[st
     }
 
 
-def json_report(analyses: list[SystemAnalysis], settings: dict[str, Any]) -> dict[str, Any]:
+def _mapping(coverage) -> dict[str, Any]:
+    mapping = coverage.mapping
+    return {
+        "id": mapping.id,
+        "title": mapping.title,
+        "file": mapping.file,
+        "scomo": coverage.scomo.system.name,
+        "tr069": coverage.tr069.system.name,
+        "unmappable": len(coverage.unmappable),
+        "verdicts": [
+            {"id": verdict.id, "side": verdict.side, "what": verdict.what, "component": verdict.component,
+             "name": verdict.name, "mappable": verdict.mappable, "category": verdict.category, "rule": verdict.rule,
+             "established_by": list(verdict.established_by), "witness": _witness(verdict.witness) if verdict.witness else None}
+            for verdict in coverage.verdicts
+        ],
+    }
+
+
+def json_report(analyses: list[SystemAnalysis], settings: dict[str, Any], coverages: list | None = None) -> dict[str, Any]:
     findings = [finding for analysis in analyses for finding in analysis.findings]
     by_kind: dict[str, int] = {}
     for finding in findings:
@@ -102,8 +120,10 @@ def json_report(analyses: list[SystemAnalysis], settings: dict[str, Any]) -> dic
         "format": REPORT_FORMAT,
         "tool": {"name": "swmc", "version": __version__},
         "settings": settings,
-        "summary": {"systems": len(analyses), "findings": len(findings), "findings_by_kind": dict(sorted(by_kind.items()))},
+        "summary": {"systems": len(analyses), "findings": len(findings), "findings_by_kind": dict(sorted(by_kind.items())),
+                    "unmappable": sum(len(coverage.unmappable) for coverage in coverages or [])},
         "systems": [_system(analysis) for analysis in analyses],
+        "mappings": [_mapping(coverage) for coverage in coverages or []],
     }
 
 
@@ -126,7 +146,28 @@ def _markdown_witness(steps) -> list[str]:
     return lines
 
 
-def render_markdown(analyses: list[SystemAnalysis], settings: dict[str, Any]) -> str:
+def _markdown_mapping(coverage) -> list[str]:
+    mapping = coverage.mapping
+    lines = [f"## Mapping {mapping.id}", "", f"{mapping.title}, from `{mapping.file}`: "
+             f"{coverage.scomo.system.name} against {coverage.tr069.system.name}.", ""]
+    for side, title in (("scomo", "SCOMO"), ("tr069", "TR-069")):
+        for what in ("state", "operation"):
+            lines += [f"### {title} {what}s", "", "| name | mappable | category | rule |", "|---|---|---|---|"]
+            for verdict in coverage.verdicts:
+                if verdict.side == side and verdict.what == what:
+                    mark = "yes" if verdict.mappable else "**no**"
+                    lines.append(f"| {verdict.component}.{verdict.name} | {mark} | {verdict.category} | {verdict.rule} |")
+            lines.append("")
+    witnessed = [verdict for verdict in coverage.unmappable if verdict.witness]
+    if witnessed:
+        lines += ["### Shortest SCOMO behaviours reaching what cannot be mapped", ""]
+        for verdict in witnessed:
+            lines.append(f"- `{verdict.id}` ({verdict.category}):")
+            lines.extend("  " + line if line else line for line in _markdown_witness(verdict.witness))
+    return lines
+
+
+def render_markdown(analyses: list[SystemAnalysis], settings: dict[str, Any], coverages: list | None = None) -> str:
     lines = ["# swmc check report", ""]
     lines.append(f"Engines: {settings['engine']}; Z3 seed {settings['seed']}; timeout {settings['timeout_seconds']} s per system.")
     lines.append("")
@@ -190,10 +231,12 @@ def render_markdown(analyses: list[SystemAnalysis], settings: dict[str, Any]) ->
             source = f" ({assumption.source})" if assumption.source else ""
             lines.append(f"- `{assumption.id}` ({machine_id}): {assumption.statement}{source}")
         lines.append("")
+    for coverage in coverages or []:
+        lines.extend(_markdown_mapping(coverage))
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_summary(analyses: list[SystemAnalysis]) -> str:
+def render_summary(analyses: list[SystemAnalysis], coverages: list | None = None) -> str:
     lines = []
     for analysis in analyses:
         system = analysis.system
@@ -205,6 +248,10 @@ def render_summary(analyses: list[SystemAnalysis]) -> str:
                      f"{len(analysis.findings)} findings ({engines}{' agree' if analysis.engine == 'both' else ''})")
         for finding in analysis.findings:
             lines.append(f"  {finding.kind}: {finding.message}")
+    for coverage in coverages or []:
+        lines.append(f"mapping {coverage.mapping.id}: {len(coverage.unmappable)} states and operations cannot be mapped")
+        for verdict in coverage.unmappable:
+            lines.append(f"  {verdict.side} {verdict.what} {verdict.component}.{verdict.name}: {verdict.category} ({verdict.rule})")
     assumption_ids = sorted({assumption.id for analysis in analyses for _, assumption in analysis.assumptions})
     if assumption_ids:
         lines.append(f"assumptions relied on ({len(assumption_ids)}): {', '.join(assumption_ids)}")

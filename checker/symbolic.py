@@ -180,6 +180,24 @@ class SymbolicSystem:
         return self._disjunction(both == z3.BitVecVal((source << shift) | target, width, self.context)
                                  for source, target in sorted(step.table.items()))
 
+    def trigger_enabled(self, instance: int, trigger: str, configs=None) -> z3.BoolRef:
+        """``instance`` (in one of ``configs``, if given) can take ``trigger``: its guards hold
+        and every follower of mode "all" can follow."""
+        machine = self.system.instances[instance].local.machine
+        terms = []
+        for config, moves in enumerate(self.system.moves[instance]):
+            if configs is not None and config not in configs:
+                continue
+            for move in moves:
+                if machine.transitions[move.transition].trigger != trigger:
+                    continue
+                terms.append(self._conjunction([
+                    self.current[instance] == self._value(instance, config),
+                    *(self.in_configs(j, allowed) for j, allowed in move.requires),
+                    *(self.in_configs(step.instance, step.table) for step in move.followers if step.mode == "all"),
+                ]))
+        return self._disjunction(terms)
+
     def terminal(self) -> z3.BoolRef:
         terms = []
         for instance_index, instance in enumerate(self.system.instances):
