@@ -134,7 +134,7 @@ def test_json_format_prints_the_report_that_is_written(tmp_path, write_model, ca
     assert code == ExitCode.FINDINGS
     assert stdout == (out / "report.json").read_text()
     report = json.loads(stdout)
-    assert list(report) == ["format", "tool", "settings", "summary", "systems"]
+    assert list(report) == ["format", "tool", "settings", "summary", "systems", "mappings"]
     finding = report["systems"][0]["findings"][0]
     assert finding["id"] == "orphan/orphan/unreachable-state/Orphan"
     assert finding["established_by"] == ["explicit", "z3"]
