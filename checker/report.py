@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .analysis import Finding, SystemAnalysis, TargetVerdict, WitnessStep
+from .conclusions import DRAFT_MAPPING_ID, check_claims
 from .model import format_value
 
 __all__ = ["REPORT_FORMAT", "json_report", "render_json", "render_markdown", "render_summary"]
@@ -93,6 +94,16 @@ def _system(analysis: SystemAnalysis, include_witnesses: bool = True) -> dict[st
     }
 
 
+def _claims(coverage) -> list[dict[str, Any]]:
+    if coverage.mapping.id != DRAFT_MAPPING_ID:
+        return []
+    return [{"id": checked.claim.id, "draft": checked.claim.statement, "where": checked.claim.source,
+             "subject": checked.claim.subject, "draft_mappable": checked.claim.draft_mappable,
+             "checker_mappable": checked.verdict.mappable, "category": checked.verdict.category,
+             "agrees": checked.agrees, "explanation": checked.explanation}
+            for checked in check_claims(coverage)]
+
+
 def _mapping(coverage) -> dict[str, Any]:
     mapping = coverage.mapping
     return {
@@ -108,6 +119,7 @@ def _mapping(coverage) -> dict[str, Any]:
              "established_by": list(verdict.established_by), "witness": _witness(verdict.witness) if verdict.witness else None}
             for verdict in coverage.verdicts
         ],
+        "draft_conclusions": _claims(coverage),
     }
 
 
@@ -158,6 +170,14 @@ def _markdown_mapping(coverage) -> list[str]:
                     mark = "yes" if verdict.mappable else "**no**"
                     lines.append(f"| {verdict.component}.{verdict.name} | {mark} | {verdict.category} | {verdict.rule} |")
             lines.append("")
+    claims = _claims(coverage)
+    if claims:
+        lines += ["### The draft's conclusions, checked", "",
+                  "| the draft says | where | agrees | the checker's verdict |", "|---|---|---|---|"]
+        for claim in claims:
+            lines.append(f"| {claim['draft']} | {claim['where']} | {'yes' if claim['agrees'] else '**no**'} | "
+                         f"`{claim['subject']}`: {claim['explanation']} |")
+        lines.append("")
     witnessed = [verdict for verdict in coverage.unmappable if verdict.witness]
     if witnessed:
         lines += ["### Shortest SCOMO behaviours reaching what cannot be mapped", ""]

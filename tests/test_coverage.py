@@ -117,3 +117,22 @@ def test_an_unknown_mapping_file_is_invalid_input(tmp_path, capsys):
     code = cli.main(["check", "--mapping", str(tmp_path / "nothing.yaml"), "-o", str(tmp_path / "out")])
     assert code == 2
     assert "no such mapping file" in capsys.readouterr().err
+
+
+def test_the_drafts_conclusions_are_each_checked_with_a_reason(draft):
+    from checker.conclusions import DRAFT_CLAIMS, check_claims
+
+    checked = {item.claim.id: item for item in check_claims(draft)}
+    assert set(checked) == {claim.id for claim in DRAFT_CLAIMS}
+    assert checked["delivered"].agrees
+    # The draft maps swInstall to Install or Update but leaves Delivered, where it starts, unmapped.
+    assert not checked["install"].agrees
+    assert "no-mapped-source" in checked["install"].explanation
+    assert not checked["activate"].agrees
+    assert checked["deactivate"].agrees
+
+
+def test_the_draft_section_appears_only_for_the_drafts_mapping(draft, alternative):
+    from checker.report import _claims
+
+    assert _claims(draft) and not _claims(alternative)
