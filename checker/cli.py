@@ -116,7 +116,9 @@ def _check(arguments) -> int:
     mappings = _load_mappings(arguments.mapping)
     systems = [build_system(model, parameters) for model in models]
     analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
-    coverages = [check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout) for mapping in mappings]
+    analysed = {analysis.system.name: analysis for analysis in analyses}
+    coverages = [check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout, analysed=analysed)
+                 for mapping in mappings]
 
     settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,
                 "parameters": dict(sorted(parameters.items()))}

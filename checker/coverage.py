@@ -85,12 +85,23 @@ def _state_configs(system: System, instance: int, state: str) -> set[int]:
 
 
 def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, seed: int = 0,
-                   timeout: float = 60.0) -> MappingCoverage:
-    """Decide the coverage verdicts of every state and operation of both sides."""
-    scomo_system = build_system(mapping.scomo, parameters)
-    tr069_system = build_system(mapping.tr069, parameters)
-    scomo = analyse(scomo_system, seed=seed, timeout=timeout)
-    tr069 = analyse(tr069_system, seed=seed, timeout=timeout)
+                   timeout: float = 60.0, analysed: dict[str, SystemAnalysis] | None = None) -> MappingCoverage:
+    """Decide the coverage verdicts of every state and operation of both sides.
+
+    ``analysed`` maps system names to analyses already made (with their explorations), so
+    that a check run that analysed the same compositions does not analyse them twice.
+    """
+    analysed = analysed or {}
+
+    def analysis_of(composition):
+        system = build_system(composition, parameters)
+        known = analysed.get(system.name)
+        if known is not None and known.exploration is not None and known.system.composition.file == composition.file:
+            return known
+        return analyse(system, seed=seed, timeout=timeout)
+
+    scomo, tr069 = analysis_of(mapping.scomo), analysis_of(mapping.tr069)
+    scomo_system, tr069_system = scomo.system, tr069.system
 
     # Reachability questions about the TR-069 side, asked of both engines.
     questions: dict[tuple, tuple[int, set[int], str | None]] = {}
