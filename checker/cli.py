@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .analysis import ENGINES
 from .catalog import builtin_model_paths, builtin_models_dir, load_models
-from .coverage import check_coverage
+from .coverage import add_behaviour, check_coverage
 from .errors import ExitCode, InputError, Problem, SwmcError
 from .mapping import load_mapping
 from .outputs import OutputDirectory
@@ -25,6 +25,8 @@ from .report import json_report, render_json, render_markdown, render_summary
 from .system import build_system
 
 __all__ = ["main"]
+
+DEFAULT_MAPPING = "gap-analysis-2012"
 
 
 def _parameter(text: str) -> tuple[str, int]:
@@ -48,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                              help="set any composition parameter")
 
     check = commands.add_parser("check", help="explore models exhaustively and report what can and cannot happen")
-    check.add_argument("models", nargs="*", type=Path, metavar="MODEL", help="machine or composition files (default: the built-in models)")
+    check.add_argument("models", nargs="*", type=Path, metavar="MODEL",
+                       help="machine or composition files (default: the built-in models and the 2012 draft's mapping)")
     add_model_options(check)
     check.add_argument("--engine", choices=ENGINES, default="both", help="which engines decide reachability (default: both, which must agree)")
     check.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
@@ -106,18 +109,33 @@ def _load_mappings(paths: list[Path]):
     return mappings
 
 
+def _mapping_sizes(parameters: dict[str, int]) -> tuple[int, int]:
+    """Children per unit and units for a mapping: the two sides must have as many of each."""
+    k, m = parameters.get("k"), parameters.get("m")
+    if k is not None and m is not None and k != m:
+        raise InputError(f"a mapping pairs Deployment Components with Execution Units one to one: -k {k} and -m {m} differ")
+    children = k if k is not None else m if m is not None else 2
+    parameters.setdefault("k", children)
+    parameters.setdefault("m", children)
+    return children, parameters.get("n", 1)
+
+
 def _check(arguments) -> int:
     paths = [_resolve_model(path) for path in arguments.models] or builtin_model_paths()
     models = load_models(paths)
     parameters = _parameters(arguments)
+    # With nothing named, the shipped models are checked together with the 2012 draft's mapping.
+    mapping_paths = arguments.mapping or ([] if arguments.models else [Path(DEFAULT_MAPPING)])
+    mappings = _load_mappings(mapping_paths)
+    children, units = _mapping_sizes(parameters) if mappings else (0, 0)
     output = OutputDirectory(arguments.out)
     output.claim()
 
-    mappings = _load_mappings(arguments.mapping)
     systems = [build_system(model, parameters) for model in models]
     analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
     analysed = {analysis.system.name: analysis for analysis in analyses}
-    coverages = [check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout, analysed=analysed)
+    coverages = [add_behaviour(check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout,
+                                              analysed=analysed), children, units)
                  for mapping in mappings]
 
     settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,

@@ -15,13 +15,15 @@ The questions, each answered for the first unit of each side (its siblings are s
 
 Reachability questions (is an image ever shown, is a counterpart ever enabled) are decided by
 both engines, which must agree; the rest is read from the mapping. The behavioural questions
-(can one side follow the other step by step) are the subject of ``simulation``.
+(can one side follow the other step by step) are the subject of ``simulation``;
+``add_behaviour`` adds its verdicts: an operation whose counterpart exists but whose steps
+one side cannot follow is a *behaviour mismatch*, with the direction that fails.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .analysis import SystemAnalysis, analyse
 from .errors import InternalError
@@ -29,7 +31,7 @@ from .mapping import Mapping
 from .symbolic import SymbolicSystem, decide_reachability
 from .system import System, build_system
 
-__all__ = ["Verdict", "MappingCoverage", "check_coverage"]
+__all__ = ["Verdict", "MappingCoverage", "check_coverage", "add_behaviour"]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class Verdict:
     name: str
     mappable: bool
     # mapped | unreachable | no-image | image-unreachable | no-preimage | no-counterpart
-    # | no-mapped-source | counterpart-not-enabled
+    # | no-mapped-source | counterpart-not-enabled | behaviour-mismatch
     category: str
     rule: str  # the rule that decided, in words
     established_by: tuple[str, ...] = ()
@@ -58,6 +60,9 @@ class MappingCoverage:
     scomo: SystemAnalysis
     tr069: SystemAnalysis
     verdicts: list[Verdict]
+    # the behavioural correspondence in each direction (``simulation``), once computed
+    behaviour: dict = field(default_factory=dict)
+    bisimulation: bool | None = None
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -243,3 +248,54 @@ def _answer_with_both_engines(system: System, analysis: SystemAnalysis, question
             raise InternalError(f"engines disagree on mapping question {key}: explicit depth {depth}, "
                                 f"Z3 {'depth ' + str(decision.depth) if decision.reachable else 'unreachable'}")
     return explicit
+
+
+# Mismatch reasons that point at the step itself; "leads-to-mismatch" only follows from others.
+ROOT_REASONS = ("cannot-follow", "no-correspondent", "unmapped-operation")
+
+
+def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1) -> MappingCoverage:
+    """Compute both simulation directions and mark operations whose counterpart exists but
+    whose behaviour does not correspond (category ``behaviour-mismatch``, with direction).
+
+    Every mismatch witness is replayed on the executable machines of both sides first.
+    """
+    from .executable import replay
+    from .simulation import SCOMO_BY_TR069, TR069_BY_SCOMO, correspondences, is_bisimulation
+
+    results = correspondences(coverage.mapping, k=children, n=units)
+    scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
+    for direction, result in results.items():
+        simulated, simulating = (scomo_system, tr069_system) if direction == SCOMO_BY_TR069 else (tr069_system, scomo_system)
+        for mismatch in result.mismatches:
+            replay(simulated, list(mismatch.simulated_witness))
+            replay(simulating, list(mismatch.simulating_path))
+
+    def component_of(system: System, instance_name: str | None) -> str | None:
+        for instance in system.instances:
+            if instance.name == instance_name:
+                return instance.component
+        return None
+
+    offending: dict[str, list[str]] = {}  # verdict id -> mismatch ids
+    for direction, result in results.items():
+        side, system = ("scomo", scomo_system) if direction == SCOMO_BY_TR069 else ("tr069", tr069_system)
+        for mismatch in result.mismatches:
+            if mismatch.reason not in ROOT_REASONS or mismatch.trigger is None:
+                continue
+            component = component_of(system, mismatch.instance)
+            if component is not None:
+                offending.setdefault(f"{side}:operation:{component}.{mismatch.trigger}", []).append(mismatch.id)
+
+    verdicts = []
+    for verdict in coverage.verdicts:
+        ids = offending.get(verdict.id)
+        if verdict.mappable and verdict.category == "mapped" and ids:
+            direction = ids[0].split("/")[0]
+            verdict = replace(verdict, mappable=False, category="behaviour-mismatch",
+                              rule=f"its counterpart exists, but the behaviours part ({direction}): see {', '.join(ids)}")
+        verdicts.append(verdict)
+    coverage.verdicts = verdicts
+    coverage.behaviour = results
+    coverage.bisimulation = is_bisimulation(results)
+    return coverage

@@ -104,6 +104,27 @@ def _claims(coverage) -> list[dict[str, Any]]:
             for checked in check_claims(coverage)]
 
 
+def _behaviour(coverage) -> dict[str, Any]:
+    if not coverage.behaviour:
+        return {}
+    directions = []
+    for direction, result in coverage.behaviour.items():
+        directions.append({
+            "direction": direction,
+            "holds": result.holds,
+            "relation_pairs": result.relation_size,
+            "game_pairs": result.game_pairs,
+            "mismatches": [{
+                "id": mismatch.id, "reason": mismatch.reason, "step": mismatch.label,
+                "depth": mismatch.depth,
+                "simulated_witness": _witness(mismatch.simulated_witness),
+                "simulating_witness": _witness(mismatch.simulating_witness),
+                "offending_step": _witness((mismatch.offending_step,))[0] if mismatch.offending_step else None,
+            } for mismatch in result.mismatches],
+        })
+    return {"bisimulation": coverage.bisimulation, "directions": directions}
+
+
 def _mapping(coverage) -> dict[str, Any]:
     mapping = coverage.mapping
     return {
@@ -119,6 +140,7 @@ def _mapping(coverage) -> dict[str, Any]:
              "established_by": list(verdict.established_by), "witness": _witness(verdict.witness) if verdict.witness else None}
             for verdict in coverage.verdicts
         ],
+        "behaviour": _behaviour(coverage),
         "draft_conclusions": _claims(coverage),
     }
 
@@ -158,6 +180,39 @@ def _markdown_witness(steps) -> list[str]:
     return lines
 
 
+def _side_by_side(mismatch) -> list[str]:
+    """The two witnesses of a mismatch in one table, step by step, each side in its own terms."""
+    lines = ["", "| move | simulated side: event | state after | following side: events | state after |",
+             "|---|---|---|---|---|"]
+    for number, (simulated, simulating) in enumerate(zip(mismatch.simulated_witness, mismatch.simulating_witness)):
+        def cells(step, first=number == 0):
+            event = "(initial state)" if step.event is None else f"`{step.event}`"
+            if step.reports:
+                event += "; reports " + "; ".join(step.reports)
+            shown = step.state if first else {name: step.state[name] for name in step.changed}
+            return event, "; ".join(f"{name}: {text}" for name, text in shown.items()) or "(no change)"
+        left, right = cells(simulated), cells(simulating)
+        lines.append(f"| {number} | {left[0]} | {left[1]} | {right[0]} | {right[1]} |")
+    if mismatch.offending_step is not None:
+        step = mismatch.offending_step
+        lines.append(f"| then | `{step.event}` | cannot be followed ({mismatch.reason}) | | |")
+    lines.append("")
+    return lines
+
+
+def _markdown_behaviour(coverage) -> list[str]:
+    lines = ["### Behaviour", "", f"Bisimulation: {'yes' if coverage.bisimulation else 'no'}.", ""]
+    for direction, result in coverage.behaviour.items():
+        verdict = "holds" if result.holds else "does not hold"
+        lines.append(f"- **{direction}** {verdict} ({result.relation_size} related pairs of {result.game_pairs} explored); "
+                     f"{len(result.mismatches)} mismatches.")
+        for mismatch in result.mismatches:
+            lines.append(f"  - `{mismatch.id}` ({mismatch.reason}), after {mismatch.depth} moves:")
+            lines.extend("    " + line if line else line for line in _side_by_side(mismatch))
+    lines.append("")
+    return lines
+
+
 def _markdown_mapping(coverage) -> list[str]:
     mapping = coverage.mapping
     lines = [f"## Mapping {mapping.id}", "", f"{mapping.title}, from `{mapping.file}`: "
@@ -178,6 +233,8 @@ def _markdown_mapping(coverage) -> list[str]:
             lines.append(f"| {claim['draft']} | {claim['where']} | {'yes' if claim['agrees'] else '**no**'} | "
                          f"`{claim['subject']}`: {claim['explanation']} |")
         lines.append("")
+    if coverage.behaviour:
+        lines += _markdown_behaviour(coverage)
     witnessed = [verdict for verdict in coverage.unmappable if verdict.witness]
     if witnessed:
         lines += ["### Shortest SCOMO behaviours reaching what cannot be mapped", ""]
@@ -270,6 +327,9 @@ def render_summary(analyses: list[SystemAnalysis], coverages: list | None = None
             lines.append(f"  {finding.kind}: {finding.message}")
     for coverage in coverages or []:
         lines.append(f"mapping {coverage.mapping.id}: {len(coverage.unmappable)} states and operations cannot be mapped")
+        for direction, result in coverage.behaviour.items():
+            steps = ", ".join(f"{m.label or 'initial'} ({m.reason})" for m in result.mismatches)
+            lines.append(f"  {direction}: {'holds' if result.holds else 'does not hold'}" + (f"; mismatches: {steps}" if steps else ""))
         for verdict in coverage.unmappable:
             lines.append(f"  {verdict.side} {verdict.what} {verdict.component}.{verdict.name}: {verdict.category} ({verdict.rule})")
     assumption_ids = sorted({assumption.id for analysis in analyses for _, assumption in analysis.assumptions})

@@ -1,0 +1,745 @@
+"""Behavioural correspondence between the SCOMO and the TR-069 system under a mapping.
+
+A mapping (``checker.mapping``) pairs components, states and operations of the two sides. This
+module asks whether the two compiled systems behave alike under it: whether every run of the
+SCOMO system can be followed by the TR-069 system through corresponding states, each SCOMO
+operation replayed as one of its mapped TR-069 sequences (``scomo-by-tr069``), and the other
+way round (``tr069-by-scomo``). Both are weak simulations: steps that are not operations
+(completions, autonomous and lifecycle steps) are silent, and the following side may take any
+number of silent steps of its own. The definitions are in docs/correspondence.md.
+
+Each relation is computed explicitly as a greatest fixed point: a breadth-first search builds
+the game graph from the initial pair (pairs of corresponding states, linked by a step of the
+simulated side and each of its candidate matches), then pairs having a step with no match left
+in the relation are deleted until none remains. At each deleted pair, the steps with no
+candidate at all (or, failing those, the first step whose candidates were all deleted) are its
+offending steps; the report keeps one mismatch, with a shortest witness, per component and
+trigger and per component state without correspondent, root causes first.
+
+The silent closures, operation sequences and step lists of both systems are computed on demand
+and memoised; paths for witnesses are searched again only for the mismatches reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from .analysis import WitnessStep, witness_steps
+from .mapping import Mapping
+from .system import System, build_system
+
+__all__ = [
+    "DIRECTIONS",
+    "NO_STEP",
+    "REASONS",
+    "SCOMO_BY_TR069",
+    "TR069_BY_SCOMO",
+    "Correspondence",
+    "Mismatch",
+    "Pairing",
+    "Step",
+    "build_pairing",
+    "build_systems",
+    "correspondences",
+    "coverage",
+    "is_bisimulation",
+    "pair_instances",
+    "simulation",
+]
+
+log = logging.getLogger(__name__)
+
+SCOMO_BY_TR069 = "scomo-by-tr069"
+TR069_BY_SCOMO = "tr069-by-scomo"
+DIRECTIONS = (SCOMO_BY_TR069, TR069_BY_SCOMO)
+
+# Why a step of a deleted pair has no match, in the order they are tested.
+REASONS = (
+    "initial",             # the initial pair itself is not in R0
+    "unmapped-operation",  # a visible step whose operation has no counterpart sequence at all
+    "no-correspondent",    # the step's target has an instance whose local state has no image
+    "cannot-follow",       # no path of the other side reaches a corresponding state
+    "leads-to-mismatch",   # such paths exist, but every pair they reach was deleted
+)
+
+# The event of a merged witness entry in which the simulating side takes no step.
+NO_STEP = "(no step)"
+
+Configuration = tuple[int, ...]
+Sequence = tuple[tuple[int, str], ...]  # (instance index, trigger) operations, in order
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a system: its label, leader instance and trigger, whether it is visible
+    (the leader's transition is of kind ``operation``), and the state it leads to."""
+
+    label: int
+    instance: int
+    trigger: str
+    visible: bool
+    target: Configuration
+
+
+class _Side:
+    """One system with its steps, silent closures and operation sequences, memoised."""
+
+    def __init__(self, system: System):
+        self.system = system
+        self._steps: dict[Configuration, tuple[Step, ...]] = {}
+        self._closures: dict[Configuration, tuple[Configuration, ...]] = {}
+        self._sequences: dict[tuple[Configuration, Sequence], tuple[Configuration, ...]] = {}
+
+    def steps(self, state: Configuration) -> tuple[Step, ...]:
+        """Every step enabled in ``state``, in the order of ``System.successors``."""
+        cached = self._steps.get(state)
+        if cached is not None:
+            return cached
+        system = self.system
+        found = []
+        for instance_index, config in enumerate(state):
+            transitions = system.instances[instance_index].local.machine.transitions
+            for move in system.moves[instance_index][config]:
+                if move.requires and not all(state[j] in allowed for j, allowed in move.requires):
+                    continue
+                new = list(state)
+                new[instance_index] = move.target
+                blocked = False
+                for follower in move.followers:
+                    target = follower.table.get(new[follower.instance])
+                    if target is not None:
+                        new[follower.instance] = target
+                    elif follower.mode == "all":
+                        blocked = True
+                        break
+                if blocked:
+                    continue
+                transition = transitions[move.transition]
+                found.append(Step(label=move.label, instance=instance_index, trigger=transition.trigger,
+                                  visible=transition.kind == "operation", target=tuple(new)))
+        result = tuple(found)
+        self._steps[state] = result
+        return result
+
+    def silent_closure(self, state: Configuration) -> tuple[Configuration, ...]:
+        """The states reachable by zero or more silent steps, in breadth-first order."""
+        cached = self._closures.get(state)
+        if cached is not None:
+            return cached
+        seen = {state: None}
+        queue = deque([state])
+        while queue:
+            current = queue.popleft()
+            for step in self.steps(current):
+                if not step.visible and step.target not in seen:
+                    seen[step.target] = None
+                    queue.append(step.target)
+        result = tuple(seen)
+        self._closures[state] = result
+        return result
+
+    def after_sequence(self, state: Configuration, sequence: Sequence) -> tuple[Configuration, ...]:
+        """The states reachable by silent steps, then each operation of ``sequence`` (a visible
+        step of that instance and trigger, any outcome) followed by silent steps."""
+        key = (state, sequence)
+        cached = self._sequences.get(key)
+        if cached is not None:
+            return cached
+        current = self.silent_closure(state)
+        for instance_index, trigger in sequence:
+            reached: dict[Configuration, None] = {}
+            for source in current:
+                for step in self.steps(source):
+                    if (step.visible and step.instance == instance_index and step.trigger == trigger
+                            and step.target not in reached):
+                        # A state already reached brings its whole closure along (closures
+                        # are transitive), so only new targets are expanded.
+                        for target in self.silent_closure(step.target):
+                            reached.setdefault(target)
+            current = tuple(reached)
+        self._sequences[key] = current
+        return current
+
+    def path(self, source: Configuration, sequence: Sequence,
+             target: Configuration) -> tuple[list[Configuration], list[int]]:
+        """A shortest path from ``source`` to ``target`` of the shape ``after_sequence``
+        allows: (states, labels), the states including both ends."""
+        goal = (target, len(sequence))
+        start = (source, 0)
+        parent: dict[tuple[Configuration, int], tuple[tuple[Configuration, int], int] | None] = {start: None}
+        queue = deque([start])
+        while queue and goal not in parent:
+            node = queue.popleft()
+            state, done = node
+            for step in self.steps(state):
+                if not step.visible:
+                    successor = (step.target, done)
+                elif done < len(sequence) and (step.instance, step.trigger) == sequence[done]:
+                    successor = (step.target, done + 1)
+                else:
+                    continue
+                if successor not in parent:
+                    parent[successor] = (node, step.label)
+                    queue.append(successor)
+        if goal not in parent:
+            raise ValueError(f"no path of the expected shape in {self.system.name}")
+        states, labels = [target], []
+        node = goal
+        while parent[node] is not None:
+            node, label = parent[node]
+            states.append(node[0])
+            labels.append(label)
+        return list(reversed(states)), list(reversed(labels))
+
+
+def build_systems(mapping: Mapping, k: int = 1, n: int = 1) -> tuple[System, System]:
+    """The SCOMO system with parameters n and k, and the TR-069 system with n and m = k."""
+    scomo = build_system(mapping.scomo, {"n": n, "k": k})
+    tr069 = build_system(mapping.tr069, {"n": n, "m": k})
+    return scomo, tr069
+
+
+def pair_instances(mapping: Mapping, scomo: System, tr069: System) -> list[tuple[int, int]]:
+    """(SCOMO instance, TR-069 instance) index pairs, in SCOMO instance order.
+
+    For each paired component the i-th top-level instance is paired with the i-th; children
+    of paired parents are paired by their position under those parents (dp1.dc2 with
+    du1.eu2). Where the two components do not have that shape (one is a child and the other
+    not, or their parents are not paired) the instances are paired by position among all the
+    instances of the component. Instances without a partner at the same position stay
+    unpaired, as do the instances of unpaired components.
+    """
+    def instances_of(system: System, component: str, parent: int | None = None,
+                     any_parent: bool = False) -> list[int]:
+        return [i for i, instance in enumerate(system.instances)
+                if instance.component == component and (any_parent or instance.parent == parent)]
+
+    pairs: dict[int, int] = {}
+    component_pairs = {pair.scomo: pair.tr069 for pair in mapping.machines}
+    # Parents first: a child pairing needs its parents' pairing.
+    ordered = sorted(mapping.machines,
+                     key=lambda pair: mapping.scomo.component(pair.scomo).parent is not None)
+    for pair in ordered:
+        scomo_parent = mapping.scomo.component(pair.scomo).parent
+        tr069_parent = mapping.tr069.component(pair.tr069).parent
+        if scomo_parent is None and tr069_parent is None:
+            pairs.update(zip(instances_of(scomo, pair.scomo), instances_of(tr069, pair.tr069)))
+        elif scomo_parent is not None and component_pairs.get(scomo_parent) == tr069_parent:
+            for scomo_parent_instance in instances_of(scomo, scomo_parent):
+                tr069_parent_instance = pairs.get(scomo_parent_instance)
+                if tr069_parent_instance is None:
+                    continue
+                pairs.update(zip(instances_of(scomo, pair.scomo, scomo_parent_instance),
+                                 instances_of(tr069, pair.tr069, tr069_parent_instance)))
+        else:
+            pairs.update(zip(instances_of(scomo, pair.scomo, any_parent=True),
+                             instances_of(tr069, pair.tr069, any_parent=True)))
+    return sorted(pairs.items())
+
+
+@dataclass
+class Pairing:
+    """The two systems, their paired instances and the correspondence R0 between states.
+
+    ``images[p][c]`` is, for the p-th instance pair (a, b), the set of configurations of b
+    that correspond to configuration c of a; ``preimages[p][c']`` the converse.
+    """
+
+    mapping: Mapping
+    scomo: System
+    tr069: System
+    instance_pairs: list[tuple[int, int]]
+    images: list[list[frozenset[int]]]
+    preimages: list[list[frozenset[int]]]
+
+    _sides: dict[str, _Side] = field(default_factory=dict, repr=False)
+
+    def related(self, scomo_state: Configuration, tr069_state: Configuration) -> bool:
+        """R0: every paired instance's local state corresponds to its partner's."""
+        return all(tr069_state[b] in self.images[p][scomo_state[a]]
+                   for p, (a, b) in enumerate(self.instance_pairs))
+
+    def side(self, name: str) -> _Side:
+        """The memoised steps and closures of "scomo" or "tr069", shared by both directions."""
+        if name not in self._sides:
+            self._sides[name] = _Side(self.scomo if name == "scomo" else self.tr069)
+        return self._sides[name]
+
+
+def build_pairing(mapping: Mapping, k: int = 1, n: int = 1,
+                  systems: tuple[System, System] | None = None) -> Pairing:
+    """Build (or take) both systems and tabulate R0 for every instance pair."""
+    scomo, tr069 = systems if systems is not None else build_systems(mapping, k=k, n=n)
+    instance_pairs = pair_instances(mapping, scomo, tr069)
+    images, preimages = [], []
+    for a, b in instance_pairs:
+        scomo_local = scomo.instances[a].local
+        tr069_local = tr069.instances[b].local
+        component = scomo.instances[a].component
+        table = []
+        for config in range(len(scomo_local.configs)):
+            entry = mapping.state_entry(component, scomo_local.state_of(config))
+            allowed = set()
+            for image in (entry.images if entry is not None else ()):
+                for partner_config in range(len(tr069_local.configs)):
+                    if tr069_local.state_of(partner_config) != image.state:
+                        continue
+                    values = tr069_local.values_of(partner_config)
+                    if all(values[name] == value for name, value in image.when):
+                        allowed.add(partner_config)
+            table.append(frozenset(allowed))
+        inverse: list[set[int]] = [set() for _ in tr069_local.configs]
+        for config, allowed in enumerate(table):
+            for partner_config in allowed:
+                inverse[partner_config].add(config)
+        images.append(table)
+        preimages.append([frozenset(allowed) for allowed in inverse])
+    return Pairing(mapping=mapping, scomo=scomo, tr069=tr069, instance_pairs=instance_pairs,
+                   images=images, preimages=preimages)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A step of the simulated side, at a pair of the game outside the relation, that the
+    simulating side cannot match inside the relation; or the initial pair outside R0.
+
+    The two witnesses have one entry per game move plus the initial one: the simulated side's
+    entries are its steps; each simulating entry merges the steps of that move (``NO_STEP``
+    when it takes none). ``simulating_path`` is the simulating side's witness step by step.
+    """
+
+    id: str
+    direction: str
+    reason: str
+    label: str | None  # the offending step as its system labels it ("dp1.Download"); None: initial
+    instance: str | None  # the offending step's leader instance
+    trigger: str | None
+    simulated_state: dict[str, str]
+    simulating_state: dict[str, str]
+    simulated_witness: tuple[WitnessStep, ...]
+    simulating_witness: tuple[WitnessStep, ...]
+    simulating_path: tuple[WitnessStep, ...]
+    offending_step: WitnessStep | None
+    no_correspondent: tuple[str, ...] = ()  # "instance=State" of the target without any image
+    candidates: int = 0  # corresponding pairs the step could reach, none left in the relation
+
+    @property
+    def depth(self) -> int:
+        """Game moves from the initial pair to the mismatched pair."""
+        return len(self.simulated_witness) - 1
+
+
+@dataclass
+class Correspondence:
+    """The outcome of one direction.
+
+    ``scomo_operations`` and ``scomo_states`` list every operation (component.trigger) and
+    state (component.state) of the paired SCOMO components with the ids of the reported
+    mismatches in which they appear; ``exercised_operations`` and ``exercised_states`` those
+    the game reached at all, so that "in no mismatch" can be told from "never tried" (see
+    docs/correspondence.md, Coverage).
+    """
+
+    direction: str
+    holds: bool
+    relation_size: int
+    game_pairs: int
+    mismatches: list[Mismatch]
+    parameters: dict[str, int]
+    seconds: float
+    offending_steps: int = 0  # (deleted pair, offending step) occurrences before deduplication
+    relation: frozenset[tuple[Configuration, Configuration]] = field(default_factory=frozenset, repr=False)
+    scomo_operations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scomo_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exercised_operations: tuple[str, ...] = ()  # SCOMO operations the game tried to match or follow
+    exercised_states: tuple[str, ...] = ()  # SCOMO states occurring in a pair of the game
+
+    @property
+    def operations_in_mismatches(self) -> dict[str, bool]:
+        return {name: bool(ids) for name, ids in self.scomo_operations.items()}
+
+    @property
+    def states_in_mismatches(self) -> dict[str, bool]:
+        return {name: bool(ids) for name, ids in self.scomo_states.items()}
+
+    def mismatch(self, mismatch_id: str) -> Mismatch:
+        for mismatch in self.mismatches:
+            if mismatch.id == mismatch_id:
+                return mismatch
+        raise KeyError(mismatch_id)
+
+
+@dataclass
+class _StepRecord:
+    step: Step
+    sequences: tuple[Sequence, ...] | None  # None: a visible step with no counterpart
+    candidates: tuple[int, ...]  # game pairs it can move to
+
+
+class _Direction:
+    """The data one direction needs: which side is simulated and how its steps are matched."""
+
+    def __init__(self, direction: str, pairing: Pairing):
+        self.direction = direction
+        self.pairing = pairing
+        mapping = pairing.mapping
+        forward = direction == SCOMO_BY_TR069
+        self.simulated = pairing.side("scomo" if forward else "tr069")
+        self.simulating = pairing.side("tr069" if forward else "scomo")
+        # (simulated instance, simulating instance, table: simulated config -> allowed configs)
+        self.constraints = [
+            (a, b, pairing.images[p]) if forward else (b, a, pairing.preimages[p])
+            for p, (a, b) in enumerate(pairing.instance_pairs)
+        ]
+        self.partner = {own: other for own, other, _ in self.constraints}
+        self._sequences: dict[tuple[int, str], tuple[Sequence, ...] | None] = {}
+        self._forward = forward
+        self._mapping = mapping
+
+    def related(self, state: Configuration, partner: Configuration) -> bool:
+        return all(partner[j] in table[state[i]] for i, j, table in self.constraints)
+
+    def checks(self, state: Configuration) -> tuple[tuple[int, frozenset[int]], ...]:
+        """(simulating instance, configurations allowed there) for every instance pair:
+        a simulating state corresponds to ``state`` when it satisfies all of them."""
+        return tuple((j, table[state[i]]) for i, j, table in self.constraints)
+
+    def without_correspondent(self, state: Configuration) -> tuple[int, ...]:
+        """Paired instances of the simulated side whose local state in ``state`` has no image."""
+        return tuple(i for i, _, table in self.constraints if not table[state[i]])
+
+    def sequences(self, step: Step) -> tuple[Sequence, ...] | None:
+        """The simulating side's operation sequences that may match a visible step."""
+        key = (step.instance, step.trigger)
+        if key in self._sequences:
+            return self._sequences[key]
+        partner = self.partner.get(step.instance)
+        result: tuple[Sequence, ...] | None = None
+        if partner is not None:
+            own = self.simulated.system.instances[step.instance].component
+            if self._forward:
+                entry = self._mapping.operation_entry(own, step.trigger)
+                if entry is not None and not entry.maps_to_nothing:
+                    result = tuple(tuple((partner, trigger) for _, trigger in alternative)
+                                   for alternative in entry.alternatives)
+            else:
+                other = self.simulating.system.instances[partner].component
+                single = ((own, step.trigger),)
+                result = tuple(((partner, entry.scomo_trigger),) for entry in self._mapping.operations
+                               if entry.scomo_component == other and single in entry.alternatives)
+                result = result or None
+        self._sequences[key] = result
+        return result
+
+
+def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n: int = 1,
+               pairing: Pairing | None = None) -> Correspondence:
+    """Decide one direction of the correspondence (see docs/correspondence.md).
+
+    ``pairing`` (from ``build_pairing``) replaces ``k`` and ``n``; passing the same one to
+    both directions shares the systems and their memoised closures.
+    """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+    started = time.perf_counter()
+    pairing = pairing if pairing is not None else build_pairing(mapping, k=k, n=n)
+    game = _Direction(direction, pairing)
+    simulated, simulating = game.simulated, game.simulating
+    initial_state, initial_partner = simulated.system.initial, simulating.system.initial
+    parameters = {**pairing.tr069.parameters, **pairing.scomo.parameters}
+
+    if not game.related(initial_state, initial_partner):
+        mismatch = _initial_mismatch(game, initial_state, initial_partner)
+        result = Correspondence(direction=direction, holds=False, relation_size=0, game_pairs=0,
+                                mismatches=[mismatch], parameters=parameters,
+                                seconds=time.perf_counter() - started, offending_steps=1)
+        _add_coverage(result, game, [(mismatch.id, None, initial_state, initial_partner)])
+        return result
+
+    # 1. The game graph, breadth first from the initial pair.
+    pairs: list[tuple[Configuration, Configuration]] = [(initial_state, initial_partner)]
+    index = {pairs[0]: 0}
+    parent: list[tuple[int, Step, Sequence] | None] = [None]
+    records: list[list[_StepRecord]] = []
+    current = 0
+    while current < len(pairs):
+        state, partner = pairs[current]
+        own_records = []
+        for step in simulated.steps(state):
+            if step.visible:
+                sequences = game.sequences(step)
+                options = sequences or ()
+            else:
+                sequences = ((),)
+                options = sequences
+            candidates: dict[int, None] = {}
+            checks = game.checks(step.target)
+            for sequence in options:
+                for reached in simulating.after_sequence(partner, sequence):
+                    if not all(reached[j] in allowed for j, allowed in checks):
+                        continue
+                    pair = (step.target, reached)
+                    pair_index = index.get(pair)
+                    if pair_index is None:
+                        pair_index = len(pairs)
+                        index[pair] = pair_index
+                        pairs.append(pair)
+                        parent.append((current, step, sequence))
+                    candidates.setdefault(pair_index)
+            own_records.append(_StepRecord(step=step, sequences=sequences, candidates=tuple(candidates)))
+        records.append(own_records)
+        current += 1
+
+    # 2. The greatest fixed point: delete pairs with a step whose candidates are all deleted.
+    alive = bytearray([1]) * len(pairs)
+    remaining = [[len(record.candidates) for record in own] for own in records]
+    predecessors: list[list[tuple[int, int]]] = [[] for _ in pairs]
+    for pair_index, own in enumerate(records):
+        for step_index, record in enumerate(own):
+            for candidate in record.candidates:
+                predecessors[candidate].append((pair_index, step_index))
+    doomed = deque(i for i, counts in enumerate(remaining) if 0 in counts)
+    for i in doomed:
+        alive[i] = 0
+    while doomed:
+        deleted = doomed.popleft()
+        for pair_index, step_index in predecessors[deleted]:
+            remaining[pair_index][step_index] -= 1
+            if remaining[pair_index][step_index] == 0 and alive[pair_index]:
+                alive[pair_index] = 0
+                doomed.append(pair_index)
+
+    # 3. The offending steps of every deleted pair: its steps with no candidate at all (the
+    #    root causes) or, when it has none, its first step whose candidates were all deleted.
+    instances = simulated.system.instances
+    occurrences = []  # (pair index, step index, record, reason, key, missing)
+    for pair_index, own in enumerate(records):
+        if alive[pair_index]:
+            continue
+        unmatched = [(step_index, record) for step_index, record in enumerate(own)
+                     if not remaining[pair_index][step_index]]
+        roots = [(step_index, record) for step_index, record in unmatched if not record.candidates]
+        for step_index, record in roots or unmatched[:1]:
+            step = record.step
+            missing = game.without_correspondent(step.target)
+            if step.visible and record.sequences is None:
+                reason = "unmapped-operation"
+            elif missing:
+                reason = "no-correspondent"
+            elif not record.candidates:
+                reason = "cannot-follow"
+            else:
+                reason = "leads-to-mismatch"
+            if reason == "no-correspondent":
+                first = missing[0]
+                local_state = instances[first].local.state_of(step.target[first])
+                key = ("state", instances[first].component, local_state)
+            else:
+                key = ("step", instances[step.instance].component, step.trigger)
+            occurrences.append((pair_index, step_index, record, reason, key, missing))
+
+    # 4. One mismatch per key: its first root-cause occurrence, else its first occurrence.
+    chosen: dict[tuple, tuple] = {}
+    for occurrence in occurrences:
+        key, reason = occurrence[4], occurrence[3]
+        if key not in chosen or (chosen[key][3] == "leads-to-mismatch" and reason != "leads-to-mismatch"):
+            chosen[key] = occurrence
+    mismatches: list[Mismatch] = []
+    identifiers: dict[tuple, str] = {}
+    for pair_index, step_index, record, reason, key, missing in sorted(chosen.values(), key=lambda o: o[:2]):
+        step = record.step
+        if key[0] == "state":
+            identifiers[key] = f"{direction}/{instances[missing[0]].name}={key[2]}"
+        else:
+            identifiers[key] = f"{direction}/{instances[step.instance].name}.{step.trigger}"
+        mismatches.append(_mismatch(game, identifiers[key], reason, pairs, parent, pair_index, record,
+                                    missing))
+    involved = [(identifiers[key], record.step, *pairs[pair_index])
+                for pair_index, _, record, _, key, _ in occurrences]
+
+    relation = frozenset(pair for pair, flag in zip(pairs, alive) if flag)
+    result = Correspondence(direction=direction, holds=bool(alive[0]), relation_size=len(relation),
+                            game_pairs=len(pairs), mismatches=mismatches, parameters=parameters,
+                            seconds=time.perf_counter() - started, offending_steps=len(occurrences),
+                            relation=relation)
+    _add_coverage(result, game, involved, pairs, records)
+    log.info("%s on %s: %s; relation %d of %d game pairs, %d mismatches (%d offending steps), %.3f s",
+             direction, pairing.mapping.id, "holds" if result.holds else "does not hold",
+             result.relation_size, result.game_pairs, len(mismatches), len(occurrences), result.seconds)
+    return result
+
+
+def _merge(steps: list[WitnessStep], before: dict[str, str]) -> WitnessStep:
+    """One witness entry standing for ``steps`` (possibly none) of one game move."""
+    if not steps:
+        return WitnessStep(event=NO_STEP, followers=(), state=dict(before), changed=())
+    return WitnessStep(
+        event=", ".join(step.event for step in steps),
+        followers=tuple(follower for step in steps for follower in step.followers),
+        state=steps[-1].state,
+        changed=tuple(dict.fromkeys(name for step in steps for name in step.changed)),
+        reports=tuple(report for step in steps for report in step.reports),
+    )
+
+
+def _witnesses(game: _Direction, pairs, parent, pair_index: int):
+    """(simulated witness, merged simulating witness, simulating witness step by step)."""
+    chain = []
+    while parent[pair_index] is not None:
+        previous, step, sequence = parent[pair_index]
+        chain.append((previous, pair_index, step, sequence))
+        pair_index = previous
+    chain.reverse()
+    initial_state, initial_partner = pairs[0]
+    own_states, own_labels = [initial_state], []
+    other_states, other_labels, segments = [initial_partner], [], []
+    for previous, reached, step, sequence in chain:
+        own_states.append(pairs[reached][0])
+        own_labels.append(step.label)
+        states, labels = game.simulating.path(pairs[previous][1], sequence, pairs[reached][1])
+        other_states.extend(states[1:])
+        other_labels.extend(labels)
+        segments.append(len(labels))
+    simulated_witness = witness_steps(game.simulated.system, own_states, own_labels)
+    path = witness_steps(game.simulating.system, other_states, other_labels)
+    merged = [path[0]]
+    position = 1
+    for length in segments:
+        merged.append(_merge(path[position:position + length], merged[-1].state))
+        position += length
+    return tuple(simulated_witness), tuple(merged), tuple(path)
+
+
+def _mismatch(game: _Direction, mismatch_id: str, reason: str, pairs, parent, pair_index: int,
+              record: _StepRecord, missing: tuple[int, ...]) -> Mismatch:
+    simulated = game.simulated.system
+    state, partner = pairs[pair_index]
+    step = record.step
+    own, merged, path = _witnesses(game, pairs, parent, pair_index)
+    return Mismatch(
+        id=mismatch_id, direction=game.direction, reason=reason, label=simulated.labels[step.label],
+        instance=simulated.instances[step.instance].name, trigger=step.trigger,
+        simulated_state=simulated.describe(state), simulating_state=game.simulating.system.describe(partner),
+        simulated_witness=own, simulating_witness=merged, simulating_path=path,
+        offending_step=witness_steps(simulated, [state, step.target], [step.label])[1],
+        no_correspondent=_state_names(simulated, step.target, missing),
+        candidates=len(record.candidates),
+    )
+
+
+def _state_names(system: System, state: Configuration, instances: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(f"{system.instances[i].name}={system.instances[i].local.state_of(state[i])}"
+                 for i in instances)
+
+
+def _initial_mismatch(game: _Direction, state: Configuration, partner: Configuration) -> Mismatch:
+    simulated, simulating = game.simulated.system, game.simulating.system
+    missing = _state_names(simulated, state, game.without_correspondent(state))
+    mismatch_id = f"{game.direction}/{missing[0]}" if missing else f"{game.direction}/initial"
+    own = tuple(witness_steps(simulated, [state], []))
+    other = tuple(witness_steps(simulating, [partner], []))
+    return Mismatch(id=mismatch_id, direction=game.direction, reason="initial", label=None, instance=None,
+                    trigger=None, simulated_state=simulated.describe(state),
+                    simulating_state=simulating.describe(partner), simulated_witness=own,
+                    simulating_witness=other, simulating_path=other, offending_step=None,
+                    no_correspondent=missing)
+
+
+def _add_coverage(result: Correspondence, game: _Direction, involved, pairs=(), records=()) -> None:
+    """Fill ``scomo_operations`` and ``scomo_states`` from every offending step, and the
+    SCOMO operations and states the game exercised from its pairs and their steps."""
+    mapping = game.pairing.mapping
+    operations: dict[str, dict[str, None]] = {}
+    states: dict[str, dict[str, None]] = {}
+    for pair in mapping.machines:
+        machine = mapping.scomo.component(pair.scomo).machine
+        for transition in machine.transitions:
+            if transition.kind == "operation":
+                operations.setdefault(f"{pair.scomo}.{transition.trigger}", {})
+        for state in machine.states:
+            states.setdefault(f"{pair.scomo}.{state.name}", {})
+    scomo = game.pairing.scomo
+
+    def mark(table: dict[str, dict[str, None]], name: str, mismatch_id: str) -> None:
+        if name in table:
+            table[name].setdefault(mismatch_id)
+
+    def state_name(state: Configuration, instance: int) -> str:
+        local = scomo.instances[instance].local
+        return f"{scomo.instances[instance].component}.{local.state_of(state[instance])}"
+
+    for mismatch_id, step, state, partner in involved:
+        if game.direction == SCOMO_BY_TR069:
+            targets = game.without_correspondent(state if step is None else step.target)
+            for instance in targets:
+                mark(states, state_name(state if step is None else step.target, instance), mismatch_id)
+            if step is None:
+                continue
+            component = scomo.instances[step.instance].component
+            if step.visible:
+                mark(operations, f"{component}.{step.trigger}", mismatch_id)
+            mark(states, state_name(state, step.instance), mismatch_id)
+            mark(states, state_name(step.target, step.instance), mismatch_id)
+        else:
+            if step is None:
+                continue
+            scomo_instance = game.partner.get(step.instance)
+            if scomo_instance is None:
+                continue
+            mark(states, state_name(partner, scomo_instance), mismatch_id)
+            for sequence in (game.sequences(step) or ()) if step.visible else ():
+                for _, trigger in sequence:
+                    mark(operations, f"{scomo.instances[scomo_instance].component}.{trigger}", mismatch_id)
+    result.scomo_operations = {name: tuple(ids) for name, ids in operations.items()}
+    result.scomo_states = {name: tuple(ids) for name, ids in states.items()}
+
+    forward = game.direction == SCOMO_BY_TR069
+    exercised_states: dict[str, None] = {}
+    exercised_operations: dict[str, None] = {}
+    scomo_instances = range(len(scomo.instances))
+    for pair, own in zip(pairs, records):
+        scomo_state = pair[0] if forward else pair[1]
+        for instance in scomo_instances:
+            exercised_states.setdefault(state_name(scomo_state, instance))
+        for record in own:
+            step = record.step
+            if not step.visible:
+                continue
+            if forward:
+                exercised_operations.setdefault(f"{scomo.instances[step.instance].component}.{step.trigger}")
+            elif record.sequences:
+                component = scomo.instances[game.partner[step.instance]].component
+                for sequence in record.sequences:
+                    for _, trigger in sequence:
+                        exercised_operations.setdefault(f"{component}.{trigger}")
+    result.exercised_states = tuple(name for name in states if name in exercised_states)
+    result.exercised_operations = tuple(name for name in operations if name in exercised_operations)
+
+
+def correspondences(mapping: Mapping, k: int = 1, n: int = 1) -> dict[str, Correspondence]:
+    """Both directions, on systems of n units with k children each (k = m)."""
+    pairing = build_pairing(mapping, k=k, n=n)
+    return {direction: simulation(mapping, direction, pairing=pairing) for direction in DIRECTIONS}
+
+
+def is_bisimulation(results: dict[str, Correspondence]) -> bool:
+    """Both directions hold and the relations agree: R_fwd equals the inverse of R_bwd."""
+    forward, backward = results[SCOMO_BY_TR069], results[TR069_BY_SCOMO]
+    if not (forward.holds and backward.holds):
+        return False
+    return forward.relation == frozenset((scomo, tr069) for tr069, scomo in backward.relation)
+
+
+def coverage(results: dict[str, Correspondence]) -> tuple[dict[str, bool], dict[str, bool]]:
+    """(SCOMO operation -> appears in a mismatch of either direction, SCOMO state -> likewise)."""
+    operations: dict[str, bool] = {}
+    states: dict[str, bool] = {}
+    for result in results.values():
+        for name, flag in result.operations_in_mismatches.items():
+            operations[name] = operations.get(name, False) or flag
+        for name, flag in result.states_in_mismatches.items():
+            states[name] = states.get(name, False) or flag
+    return operations, states
