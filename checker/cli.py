@@ -147,7 +147,7 @@ def _check(arguments) -> int:
     if not arguments.no_diagrams:
         from .diagrams import write_diagrams
 
-        notes.extend(write_diagrams(analyses, output))
+        notes.extend(write_diagrams(analyses, output, coverages))
 
     if arguments.format == "json":
         sys.stdout.write(render_json(report))

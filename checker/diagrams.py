@@ -3,7 +3,9 @@
 A single machine becomes one graph of its states and transitions; a composition becomes one
 cluster per component instance, joined by the synchronizations (dashed blue) and the guards
 (dotted teal). States are styled by kind and by finding (unreachable, deadlock, never
-settles), transitions by trigger kind and outcome; every diagram carries a legend.
+settles), transitions by trigger kind and outcome; every diagram carries a legend. A mapping
+becomes two columns, SCOMO and TR-069, of the paired machines' states and operations, joined
+by the mapping's dashed edges, with what its coverage finds unmappable outlined in red.
 
 The DOT text is written here directly rather than through ``graphviz.Digraph`` so that every
 line is under our control: nodes and edges come out in a fixed order (machine order for
@@ -23,9 +25,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .analysis import SystemAnalysis
+from .coverage import MappingCoverage, Verdict
 from .model import Machine, State, Transition, format_value
 from .outputs import OutputDirectory
 from .system import System
@@ -34,6 +37,7 @@ __all__ = [
     "dot_name",
     "machine_dot",
     "composition_dot",
+    "mapping_dot",
     "diagram_dot",
     "render_svg",
     "find_renderer",
@@ -211,14 +215,7 @@ def _machine_lines(machine: Machine, instance: str, node_id: Callable[[str], str
 
 
 def _legend_lines(composition: bool) -> list[str]:
-    """A cluster with one sample node per node style and one sample edge per edge style.
-
-    Node samples form one column and edge samples another, each stacked by invisible edges;
-    each edge sample is laid flat (rank=same) so that its label reads beside it.
-    """
-    lines = ["  subgraph cluster_legend {",
-             f"    graph {_attributes({'label': 'Legend', 'style': 'rounded', 'color': 'grey60'})};"]
-    invisible = _attributes({"style": "invis"})
+    """The legend of a machine or composition diagram: node styles, then edge styles."""
     samples = [(f"legend:{kind}", text, _state_attributes(kind)) for kind, text in KIND_LEGEND.items()]
     samples += [
         ("legend:unreachable", "unreachable", _state_attributes("stable", unreachable=True)),
@@ -227,19 +224,36 @@ def _legend_lines(composition: bool) -> list[str]:
         ("legend:stuck", "never settles\n(stuck transient)", _state_attributes("transient", stuck=True)),
         ("legend:initial", "initial state", _state_attributes("stable")),
     ]
-    for name, text, attributes in samples:
-        lines.append(f"    {dot_name(name)} {_attributes({'label': text, **attributes})};")
-    for (upper, _, _), (lower, _, _) in zip(samples, samples[1:]):
-        lines.append(f"    {dot_name(upper)} -> {dot_name(lower)} {invisible};")
     start = _attributes({"shape": "point", "style": "invis"})
-    lines.append(f"    {{ rank=same; {dot_name('legend:start')} {start}; {dot_name('legend:initial')}; }}")
-    lines.append(f"    {dot_name('legend:start')} -> {dot_name('legend:initial')};")
-
+    initial = [f"    {{ rank=same; {dot_name('legend:start')} {start}; {dot_name('legend:initial')}; }}",
+               f"    {dot_name('legend:start')} -> {dot_name('legend:initial')};"]
     edge_samples = [(edge_class, text, EDGE_ATTRIBUTES[edge_class])
                     for edge_class, text in EDGE_LEGEND.items()]
     if composition:
         edge_samples += [("synchronization", "synchronization (one atomic step)", SYNCHRONIZATION_ATTRIBUTES),
                          ("guard", "guard: requires that state", GUARD_ATTRIBUTES)]
+    return _legend_cluster(samples, edge_samples, initial)
+
+
+def _legend_cluster(node_samples: list[tuple[str, str, dict[str, str]]],
+                    edge_samples: list[tuple[str, str, dict[str, str]]],
+                    after_nodes: Iterable[str] = ()) -> list[str]:
+    """A cluster with one sample node per node style and one sample edge per edge style.
+
+    ``node_samples`` are (node name, label, attributes), ``edge_samples`` (edge class, label,
+    attributes); ``after_nodes`` are lines added after the node samples. Node samples form one
+    column and edge samples another, each stacked by invisible edges; each edge sample is laid
+    flat (rank=same) so that its label reads beside it.
+    """
+    lines = ["  subgraph cluster_legend {",
+             f"    graph {_attributes({'label': 'Legend', 'style': 'rounded', 'color': 'grey60'})};"]
+    invisible = _attributes({"style": "invis"})
+    for name, text, attributes in node_samples:
+        lines.append(f"    {dot_name(name)} {_attributes({'label': text, **attributes})};")
+    for (upper, _, _), (lower, _, _) in zip(node_samples, node_samples[1:]):
+        lines.append(f"    {dot_name(upper)} -> {dot_name(lower)} {invisible};")
+    lines += after_nodes
+
     point = _attributes({"shape": "point", "width": "0.06", "color": "grey40"})
     for edge_class, text, attributes in edge_samples:
         source, dest = dot_name(f"legend:{edge_class}:from"), dot_name(f"legend:{edge_class}:to")
@@ -256,10 +270,14 @@ def _legend_lines(composition: bool) -> list[str]:
 
 
 def _header(system: System) -> list[str]:
-    title = f"{system.composition.title} ({system.name})"
+    return _graph_header(system.name, f"{system.composition.title} ({system.name})")
+
+
+def _graph_header(name: str, title: str, graph: dict[str, str] | None = None) -> list[str]:
+    """The opening of a digraph: its title and default fonts, and any further graph attributes."""
     return [
-        f"digraph {dot_name(system.name)} {{",
-        f"  graph {_attributes({'label': title, 'labelloc': 't', 'fontname': FONT})};",
+        f"digraph {dot_name(name)} {{",
+        f"  graph {_attributes({'label': title, 'labelloc': 't', 'fontname': FONT, **(graph or {})})};",
         f"  node {_attributes({'fontname': FONT, 'fontsize': '11'})};",
         f"  edge {_attributes({'fontname': FONT, 'fontsize': '9'})};",
     ]
@@ -379,6 +397,274 @@ def diagram_dot(analysis: SystemAnalysis) -> str:
     return composition_dot(analysis)
 
 
+# --- mapping diagrams --------------------------------------------------------------------------
+
+MAPPING_SIDES = (("scomo", "SCOMO"), ("tr069", "TR-069"))
+# Mapping edges are straight lines from the east of a SCOMO node to the west of a TR-069 node
+# across the gap between the two columns. The rows are set by the stacking edges alone, so
+# mapping edges must not move nodes between ranks (constraint=false). Their labels sit by the
+# arrowhead (a mid-edge label would sit where the edges cross, beside the wrong one).
+MAPPING_EDGE_ATTRIBUTES = {"style": "dashed", "tailport": "e", "headport": "w", "constraint": "false"}
+STATE_MAPPING_ATTRIBUTES = {"color": "blue", "fontcolor": "blue", **MAPPING_EDGE_ATTRIBUTES}
+OPERATION_MAPPING_ATTRIBUTES = {"color": "darkorange3", "fontcolor": "darkorange3", **MAPPING_EDGE_ATTRIBUTES}
+MAPPING_LABEL = "headlabel"
+MAPPING_LABEL_ATTRIBUTES = {"labeldistance": "4", "labelangle": "-12"}  # just above the line
+# The side clusters' margin is the gap the mapping edges cross; a light fill tells the sides
+# apart without outlines across the edge labels. The clusters inside set their own margin and
+# fill, since a cluster's graph attributes pass on to the clusters it holds.
+SIDE_CLUSTER_ATTRIBUTES = {"style": "rounded,filled", "color": "grey75", "fillcolor": "grey97", "fontsize": "16",
+                           "margin": "36,8"}
+COMPONENT_CLUSTER_ATTRIBUTES = {"style": "rounded,filled", "color": "grey60", "fillcolor": "white", "fontsize": "14",
+                                "margin": "8"}
+OPERATIONS_CLUSTER_ATTRIBUTES = {"label": "operations", "style": "dashed,rounded", "color": "grey60",
+                                 "fontcolor": "grey40", "fontsize": "10", "margin": "8"}
+OPERATION_NODE_ATTRIBUTES = {"shape": "cds", "style": "filled", "fillcolor": "grey95", "fontsize": "10",
+                             "height": "0.3"}
+# Unmappable: a red bold outline (the category is also written in the label).
+UNMAPPABLE_ATTRIBUTES = {"color": "red", "penwidth": "2"}
+# Heavy stacking edges keep each column straight, so that mapping edges run across the gap.
+STACK_WEIGHT = "100"
+
+
+def _level(attributes: dict[str, str]) -> dict[str, str]:
+    """Mapping edge attributes for an edge between two nodes of one row: without ports.
+
+    Clipped at the node outlines, a level edge starts and ends where it should without them;
+    with them, dot 2.43 puts a level edge's tail port as if the tail were as wide as the head.
+    """
+    return {key: value for key, value in attributes.items() if key not in ("tailport", "headport")}
+
+
+def _mapping_node(side: str, what: str, component: str, name: str) -> str:
+    # The verdict id. Side and kind are spelled out, so a state and a trigger of one name, or
+    # components of one name on both sides, never collide; legend names start with "legend:".
+    return f"{side}:{what}:{component}.{name}"
+
+
+def _highlighted(attributes: dict[str, str], verdict: Verdict | None) -> dict[str, str]:
+    """``attributes`` with the highlight of an unmappable (red bold) or unreachable (grey) node."""
+    attributes = dict(attributes)
+    if verdict is None or verdict.category == "mapped":
+        return attributes
+    styles = [style for style in attributes.pop("style", "").split(",") if style]
+    if not verdict.mappable:
+        attributes.update(UNMAPPABLE_ATTRIBUTES)
+        styles.append("bold")
+    else:  # unreachable on its side: nothing to map, so neither a gap nor a plain state
+        attributes.update(fillcolor="grey85", fontcolor="grey30")
+        if "filled" not in styles:
+            styles.append("filled")
+    attributes["style"] = ",".join(styles)
+    return attributes
+
+
+def _verdict_label(name: str, verdict: Verdict | None) -> str:
+    # The category spells the highlight out, so that the diagram reads in black and white.
+    if verdict is None or verdict.category == "mapped":
+        return name
+    return f"{name}\n{verdict.category}"
+
+
+def _operation_triggers(machine: Machine) -> list[str]:
+    """Triggers with a transition of kind ``operation``, in order of appearance (as coverage has them)."""
+    return list(dict.fromkeys(t.trigger for t in machine.transitions if t.kind == "operation"))
+
+
+def _condition_text(when: tuple[tuple[str, object], ...]) -> str:
+    return ", ".join(f"{name}={format_value(value)}" for name, value in when)
+
+
+def _step_label(alternative: int, alternatives: int, step: int, steps: int) -> str:
+    """``alt 2``, ``1.`` or ``alt 2: 1.``; empty for the one step of the one alternative."""
+    parts = []
+    if alternatives > 1:
+        parts.append(f"alt {alternative}")
+    if steps > 1:
+        parts.append(f"{step}.")
+    return ": ".join(parts)
+
+
+def _mapping_rows(coverage: MappingCoverage) -> dict[str, list[tuple[int, str]]]:
+    """(row, node) for each side, top to bottom in model order.
+
+    The two machines of a pair start their states on one row and their operations on
+    another, one row after the longer list of states (room for the operations' cluster
+    label), so that the machines of a pair face each other; one row separates the pairs.
+    """
+    mapping = coverage.mapping
+    compositions = {"scomo": mapping.scomo, "tr069": mapping.tr069}
+    rows: dict[str, list[tuple[int, str]]] = {side: [] for side, _ in MAPPING_SIDES}
+    row = 0
+    for pair in mapping.machines:
+        machines = {side: compositions[side].component(getattr(pair, side)).machine for side, _ in MAPPING_SIDES}
+        state_rows = max(len(machine.states) for machine in machines.values())
+        operation_rows = max(len(_operation_triggers(machine)) for machine in machines.values())
+        for side, _ in MAPPING_SIDES:
+            component, machine = getattr(pair, side), machines[side]
+            for offset, state in enumerate(machine.states):
+                rows[side].append((row + offset, _mapping_node(side, "state", component, state.name)))
+            for offset, trigger in enumerate(_operation_triggers(machine)):
+                rows[side].append((row + state_rows + 1 + offset, _mapping_node(side, "operation", component, trigger)))
+        row += state_rows + 1 + operation_rows + 1
+    return rows
+
+
+def _estimated_width(label: str, fontsize: float, shape: str) -> float:
+    """A generous estimate, in inches, of the width Graphviz gives a node with ``label``.
+
+    Graphviz widens a node to fit its label but never narrows it below ``width``; giving every
+    node of a column the largest estimate makes the column's edges line up, so that a mapping
+    edge leaving one node's east side cannot cut through a wider node above or below it.
+    """
+    lines = label.split("\n")
+    width = max(len(line) for line in lines) * 0.55 * fontsize / 72 + 0.22  # text and its margins
+    if shape == "ellipse":
+        return width * 1.42 * (1.2 if len(lines) > 1 else 1.0)  # taller ellipses are also wider
+    if shape == "cds":
+        return width + 0.3  # the arrow point
+    return width
+
+
+def _node_line(node: str, attributes: dict[str, str], width: float, indent: str) -> str:
+    return f"{indent}{dot_name(node)} {_attributes({**attributes, 'width': f'{width:.2f}'})};"
+
+
+def _mapping_side_lines(coverage: MappingCoverage, side: str, label: str) -> list[str]:
+    """The cluster of one side: a cluster per paired component, its operations in a cluster below.
+
+    All states of the side share one width, and so do all its operations (see _estimated_width).
+    """
+    mapping = coverage.mapping
+    verdicts = {verdict.id: verdict for verdict in coverage.verdicts}
+    composition = mapping.scomo if side == "scomo" else mapping.tr069
+    # component -> ([(state node, attributes)], [(operation node, attributes)])
+    nodes: dict[str, tuple[list[tuple[str, dict[str, str]]], list[tuple[str, dict[str, str]]]]] = {}
+    for pair in mapping.machines:
+        component = getattr(pair, side)
+        machine = composition.component(component).machine
+        states, operations = [], []
+        for state in machine.states:
+            node = _mapping_node(side, "state", component, state.name)
+            verdict = verdicts.get(node)
+            states.append((node, {"label": _verdict_label(state.name, verdict),
+                                  **_highlighted(_state_attributes(state.kind), verdict)}))
+        for trigger in _operation_triggers(machine):
+            node = _mapping_node(side, "operation", component, trigger)
+            verdict = verdicts.get(node)
+            operations.append((node, {"label": _verdict_label(trigger, verdict),
+                                      **_highlighted(OPERATION_NODE_ATTRIBUTES, verdict)}))
+        nodes[component] = (states, operations)
+    state_width = max((_estimated_width(attributes["label"], 11, attributes["shape"])
+                       for states, _ in nodes.values() for _, attributes in states), default=0.0)
+    operation_width = max((_estimated_width(attributes["label"], float(OPERATION_NODE_ATTRIBUTES["fontsize"]),
+                                            attributes["shape"])
+                           for _, operations in nodes.values() for _, attributes in operations), default=0.0)
+
+    lines = [f"  subgraph {dot_name('cluster_' + side)} {{",
+             f"    graph {_attributes({'label': f'{label} ({composition.id})', **SIDE_CLUSTER_ATTRIBUTES})};"]
+    for component, (states, operations) in nodes.items():
+        title = composition.component(component).machine.title
+        lines.append(f"    subgraph {dot_name(f'cluster_{side}/{component}')} {{")
+        lines.append(f"      graph {_attributes({'label': f'{component}: {title}', **COMPONENT_CLUSTER_ATTRIBUTES})};")
+        lines += [_node_line(node, attributes, state_width, "      ") for node, attributes in states]
+        if operations:
+            lines.append(f"      subgraph {dot_name(f'cluster_{side}/{component}/operations')} {{")
+            lines.append(f"        graph {_attributes(OPERATIONS_CLUSTER_ATTRIBUTES)};")
+            lines += [_node_line(node, attributes, operation_width, "        ") for node, attributes in operations]
+            lines.append("      }")
+        lines.append("    }")
+    lines.append("  }")
+    return lines
+
+
+def _mapping_edges(coverage: MappingCoverage) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(source node, dest node, label, style) for each mapping edge, in model order."""
+    mapping = coverage.mapping
+    edges = []
+    for pair in mapping.machines:
+        machine = mapping.scomo.component(pair.scomo).machine
+        for state in machine.states:
+            entry = mapping.state_entry(pair.scomo, state.name)
+            source = _mapping_node("scomo", "state", pair.scomo, state.name)
+            for image in dict.fromkeys(entry.images if entry else ()):
+                dest = _mapping_node("tr069", "state", image.component, image.state)
+                edges.append((source, dest, _condition_text(image.when), STATE_MAPPING_ATTRIBUTES))
+        for trigger in _operation_triggers(machine):
+            entry = mapping.operation_entry(pair.scomo, trigger)
+            source = _mapping_node("scomo", "operation", pair.scomo, trigger)
+            alternatives = entry.alternatives if entry else ()
+            for number, alternative in enumerate(alternatives, 1):
+                for step, (component, tr069_trigger) in enumerate(alternative, 1):
+                    dest = _mapping_node("tr069", "operation", component, tr069_trigger)
+                    label = _step_label(number, len(alternatives), step, len(alternative))
+                    edges.append((source, dest, label, OPERATION_MAPPING_ATTRIBUTES))
+    return edges
+
+
+def mapping_dot(coverage: MappingCoverage) -> str:
+    """DOT source for a mapping: both sides' paired machines, the mapping edges, the gaps marked.
+
+    SCOMO is the left column and TR-069 the right. In each, every paired component is a
+    cluster of its states (styled by kind as in the machine diagrams) above a cluster of its
+    operations, in model order from top to bottom, the two machines of a pair side by side.
+    Dashed edges go from each SCOMO state to each of its images (labelled with the image's
+    condition, if any) and from each SCOMO operation to the TR-069 operations of its
+    alternatives (labelled ``alt n`` when there are several, and with the step number in a
+    sequence of several). A state or operation whose verdict is unmappable has a red bold
+    outline and its category as a second label line.
+    """
+    mapping = coverage.mapping
+    lines = _graph_header(f"mapping_{mapping.id}", f"Mapping {mapping.id}: {mapping.title}",
+                          {"newrank": "true", "splines": "line", "ranksep": "0.25", "nodesep": "0.3"})
+    for side, label in MAPPING_SIDES:
+        lines += _mapping_side_lines(coverage, side, label)
+
+    # Invisible stacking edges put each node on its row; the tops of the columns share a rank,
+    # and an invisible edge there puts SCOMO on the left.
+    rows = _mapping_rows(coverage)
+    for side, _ in MAPPING_SIDES:
+        for (upper_row, upper), (lower_row, lower) in zip(rows[side], rows[side][1:]):
+            stack = {"style": "invis", "weight": STACK_WEIGHT, "minlen": str(lower_row - upper_row)}
+            lines.append(f"  {dot_name(upper)} -> {dot_name(lower)} {_attributes(stack)};")
+    scomo_top, tr069_top = rows["scomo"][0][1], rows["tr069"][0][1]
+    lines.append(f"  {{ rank=same; {dot_name(scomo_top)}; {dot_name(tr069_top)}; }}")
+    lines.append(f"  {dot_name(scomo_top)} -> {dot_name(tr069_top)} {_attributes({'style': 'invis'})};")
+
+    row_of = {node: row for side, _ in MAPPING_SIDES for row, node in rows[side]}
+    for source, dest, label, style in _mapping_edges(coverage):
+        if row_of[source] == row_of[dest]:
+            style = _level(style)
+        attributes = {MAPPING_LABEL: label, **MAPPING_LABEL_ATTRIBUTES, **style} if label else dict(style)
+        lines.append(f"  {dot_name(source)} -> {dot_name(dest)} {_attributes(attributes)};")
+
+    lines += _mapping_legend_lines()
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mapping_legend_lines() -> list[str]:
+    unmappable = Verdict(id="legend", side="", what="", component="", name="", mappable=False,
+                         category="category", rule="")
+    unreachable = Verdict(id="legend", side="", what="", component="", name="", mappable=True,
+                          category="unreachable", rule="")
+    samples = [(f"legend:{kind}", text, _state_attributes(kind)) for kind, text in KIND_LEGEND.items()]
+    samples += [
+        ("legend:operation", "operation (server request)", dict(OPERATION_NODE_ATTRIBUTES)),
+        ("legend:unmappable", ("unmappable state or operation;\nsecond line: its category\n"
+                               "(no-image, no-preimage, no-counterpart, ...)"),
+         _highlighted(_state_attributes("stable"), unmappable)),
+        ("legend:unreachable", "unreachable on its side:\nnothing to map",
+         _highlighted(_state_attributes("stable"), unreachable)),
+    ]
+    edge_samples = [
+        ("state-mapping", "state maps to state\n(label: condition on the image)",
+         _level(STATE_MAPPING_ATTRIBUTES)),
+        ("operation-mapping", ("operation maps to operation\n(alt n: one of several sequences;\n"
+                               "k.: step k of a sequence)"), _level(OPERATION_MAPPING_ATTRIBUTES)),
+    ]
+    return _legend_cluster(samples, edge_samples)
+
+
 def find_renderer() -> str | None:
     """The path of an installed Graphviz renderer, or None."""
     for name in RENDERERS:
@@ -419,22 +705,27 @@ def diagram_file_name(system_name: str) -> str:
     return "_" if name in ("", ".", "..") else name
 
 
-def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory) -> list[str]:
-    """Write ``diagrams/<system>.dot`` and, with Graphviz, ``.svg``; return notes for stderr."""
+def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory,
+                   coverages: Iterable[MappingCoverage] = ()) -> list[str]:
+    """Write ``diagrams/<system>.dot`` for each analysis and ``diagrams/mapping-<mapping id>.dot``
+    for each mapping coverage and, with Graphviz, ``.svg`` beside each; return notes for stderr."""
     notes = []
     renderer = find_renderer()
     used: set[str] = set()
-    named_sources = []
-    for analysis in analyses:
-        base = diagram_file_name(analysis.system.name)
+    named_sources = []  # (what it draws, for messages; file name; DOT source)
+    subjects = [(analysis.system.name, analysis.system.name, diagram_dot, analysis) for analysis in analyses]
+    subjects += [(f"mapping {coverage.mapping.id}", f"mapping-{coverage.mapping.id}", mapping_dot, coverage)
+                 for coverage in coverages]
+    for subject, file_name, draw, drawn in subjects:
+        base = diagram_file_name(file_name)
         name, number = base, 1
         while name in used:  # two models with one id must not overwrite each other's diagrams
             number += 1
             name = f"{base}_{number}"
         used.add(name)
-        source = diagram_dot(analysis)
+        source = draw(drawn)
         output.write(f"{DIAGRAM_DIRECTORY}/{name}.dot", source)
-        named_sources.append((analysis, name, source))
+        named_sources.append((subject, name, source))
 
     def render(source: str) -> tuple[bytes | None, RenderError | None]:
         if renderer is None:
@@ -447,17 +738,17 @@ def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory) -> l
     # Each rendering is a separate `dot` process: threads let them use every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rendered = list(pool.map(render, [source for _, _, source in named_sources]))
-    for (analysis, name, _), (svg, error) in zip(named_sources, rendered):
+    for (subject, name, _), (svg, error) in zip(named_sources, rendered):
         if error is not None:
-            notes.append(f"swmc: note: no SVG for {analysis.system.name}: {error}; the DOT file is written")
+            notes.append(f"swmc: note: no SVG for {subject}: {error}; the DOT file is written")
         svg_path = output.root / DIAGRAM_DIRECTORY / f"{name}.svg"
         if svg is None:
             # An SVG left from an earlier run would no longer match the DOT file beside it.
             svg_path.unlink(missing_ok=True)
         else:
             output.write(f"{DIAGRAM_DIRECTORY}/{name}.svg", svg)
-        log.info("diagram of %s: %s.dot%s", analysis.system.name, name, "" if svg is None else " and .svg")
-    if renderer is None and analyses:
+        log.info("diagram of %s: %s.dot%s", subject, name, "" if svg is None else " and .svg")
+    if renderer is None and named_sources:
         directory = output.root / DIAGRAM_DIRECTORY
         notes.append(f"swmc: note: Graphviz 'dot' not found; DOT files written to {directory}, "
                      "install Graphviz (apt-get install graphviz) to get SVG")
