@@ -33,6 +33,7 @@ class CheckedClaim:
     verdict: Verdict
     agrees: bool
     explanation: str
+    mismatches: tuple[str, ...] = ()  # behavioural mismatches at a step of the element, if any
 
 
 DRAFT_CLAIMS = (
@@ -68,11 +69,37 @@ def check_claims(coverage: MappingCoverage) -> list[CheckedClaim]:
     checked = []
     for claim in DRAFT_CLAIMS:
         verdict = verdicts[claim.subject]
+        mismatches = tuple(_mismatches_about(coverage, verdict))
         agrees = verdict.mappable == claim.draft_mappable
         if agrees:
             explanation = f"the checker finds it {'mappable' if verdict.mappable else 'unmappable'} too: {verdict.rule}"
         else:
             explanation = (f"the checker finds it {'mappable' if verdict.mappable else 'unmappable'} "
                            f"({verdict.category}): {verdict.rule}")
-        checked.append(CheckedClaim(claim=claim, verdict=verdict, agrees=agrees, explanation=explanation))
+        if mismatches:
+            explanation += f"; behaviour: {', '.join(mismatches)}"
+        checked.append(CheckedClaim(claim=claim, verdict=verdict, agrees=agrees, explanation=explanation,
+                                    mismatches=mismatches))
     return checked
+
+
+def _mismatches_about(coverage: MappingCoverage, verdict: Verdict) -> list[str]:
+    """Ids of the behavioural mismatches whose offending step is an operation of this element
+    (for an operation), or whose SCOMO state has an instance of its component in this state."""
+    found = []
+    for direction, result in coverage.behaviour.items():
+        simulated = coverage.scomo.system if direction == "scomo-by-tr069" else coverage.tr069.system
+        for mismatch in result.mismatches:
+            if verdict.what == "operation":
+                instance = simulated.instance_named(mismatch.instance) if mismatch.instance else None
+                side = "scomo" if simulated is coverage.scomo.system else "tr069"
+                if instance is not None and side == verdict.side and instance.component == verdict.component \
+                        and mismatch.trigger == verdict.name:
+                    found.append(mismatch.id)
+            elif verdict.side == "scomo" and direction == "scomo-by-tr069":
+                for name, text in mismatch.simulated_state.items():
+                    instance = simulated.instance_named(name)
+                    if instance is not None and instance.component == verdict.component and text.split(" ")[0] == verdict.name:
+                        found.append(mismatch.id)
+                        break
+    return found

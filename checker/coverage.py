@@ -271,21 +271,15 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1) -> M
             replay(simulated, list(mismatch.simulated_witness))
             replay(simulating, list(mismatch.simulating_path))
 
-    def component_of(system: System, instance_name: str | None) -> str | None:
-        for instance in system.instances:
-            if instance.name == instance_name:
-                return instance.component
-        return None
-
     offending: dict[str, list[str]] = {}  # verdict id -> mismatch ids
     for direction, result in results.items():
         side, system = ("scomo", scomo_system) if direction == SCOMO_BY_TR069 else ("tr069", tr069_system)
         for mismatch in result.mismatches:
             if mismatch.reason not in ROOT_REASONS or mismatch.trigger is None:
                 continue
-            component = component_of(system, mismatch.instance)
-            if component is not None:
-                offending.setdefault(f"{side}:operation:{component}.{mismatch.trigger}", []).append(mismatch.id)
+            instance = system.instance_named(mismatch.instance)
+            if instance is not None:
+                offending.setdefault(f"{side}:operation:{instance.component}.{mismatch.trigger}", []).append(mismatch.id)
 
     verdicts = []
     for verdict in coverage.verdicts:

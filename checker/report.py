@@ -100,7 +100,9 @@ def _claims(coverage) -> list[dict[str, Any]]:
     return [{"id": checked.claim.id, "draft": checked.claim.statement, "where": checked.claim.source,
              "subject": checked.claim.subject, "draft_mappable": checked.claim.draft_mappable,
              "checker_mappable": checked.verdict.mappable, "category": checked.verdict.category,
-             "agrees": checked.agrees, "explanation": checked.explanation}
+             "agrees": checked.agrees, "explanation": checked.explanation,
+             "witness": _witness(checked.verdict.witness) if checked.verdict.witness else None,
+             "behaviour_mismatches": list(checked.mismatches)}
             for checked in check_claims(coverage)]
 
 

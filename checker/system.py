@@ -263,6 +263,12 @@ class System:
             for instance, config in zip(self.instances, state)
         )
 
+    def instance_named(self, name: str) -> Instance | None:
+        for instance in self.instances:
+            if instance.name == name:
+                return instance
+        return None
+
     def describe(self, state: tuple[int, ...]) -> dict[str, str]:
         return {instance.name: instance.local.describe(config) for instance, config in zip(self.instances, state)}
 

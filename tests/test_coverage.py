@@ -136,3 +136,15 @@ def test_the_draft_section_appears_only_for_the_drafts_mapping(draft, alternativ
     from checker.report import _claims
 
     assert _claims(draft) and not _claims(alternative)
+
+
+def test_draft_claims_cite_the_behavioural_mismatches_of_their_element():
+    from checker.conclusions import check_claims
+    from checker.coverage import add_behaviour
+
+    coverage = add_behaviour(check_coverage(load_mapping(MAPPINGS / "gap-analysis-2012.yaml"), {"k": 1, "m": 1}), 1, 1)
+    checked = {item.claim.id: item for item in check_claims(coverage)}
+
+    assert checked["download-only"].mismatches == ("scomo-by-tr069/dp1.Download",)
+    assert "scomo-by-tr069/dp1.Download" in checked["download-only"].explanation
+    assert checked["installed"].mismatches == ()
