@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from checker.analysis import decide_with_z3
-from checker.catalog import builtin_model_paths, load_models
+from checker.catalog import builtin_model_paths, builtin_models_dir, load_models
 from checker.explicit import explore
 from checker.system import build_system
 
@@ -51,6 +51,40 @@ def end_to_end(repetitions: int) -> float:
 
     run()  # warm the file-system cache once
     return median_seconds(run, repetitions)
+
+
+def mapping_end_to_end(repetitions: int) -> float:
+    """`swmc check --mapping gap-analysis-2012` on the two compositions it compares, k = m = 2."""
+    swmc = shutil.which("swmc") or str(Path(sys.executable).with_name("swmc"))
+    models = [str(path) for path in builtin_model_paths() if path.stem in ("scomo-device", "tr069-device")]
+
+    def run():
+        with tempfile.TemporaryDirectory() as directory:
+            subprocess.run([swmc, "check", "--mapping", "gap-analysis-2012", *models, "-o", str(Path(directory) / "out")],
+                           cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+    run()
+    return median_seconds(run, repetitions)
+
+
+def mapping_growth(top: int) -> list[str]:
+    from checker.coverage import add_behaviour, check_coverage
+    from checker.mapping import load_mapping
+
+    rows = []
+    for name in ("gap-analysis-2012", "delivered-as-installed"):
+        mapping = load_mapping(builtin_models_dir() / "mappings" / f"{name}.yaml")
+        for size in range(1, top + 1):
+            parameters = {"k": size, "m": size}
+            started = time.perf_counter()
+            coverage = check_coverage(mapping, parameters)
+            coverage_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            add_behaviour(coverage, size, 1)
+            behaviour_seconds = time.perf_counter() - started
+            pairs = sum(result.game_pairs for result in coverage.behaviour.values())
+            rows.append(f"| {name} | {size} | {coverage_seconds:.2f} s | {behaviour_seconds:.2f} s | {pairs:,} |")
+    return rows
 
 
 def compositions():
@@ -94,6 +128,13 @@ def main(argv=None) -> int:
         label = ", ".join(f"{key} = {value}" for key, value in parameters.items())
         print(f"| explicit engine on tr069_device, {label}: {count:,} states | {seconds:.2f} s, "
               f"{count / seconds:,.0f} states/s |")
+    print(f"| `swmc check --mapping gap-analysis-2012` on the two compositions, k = m = 2 | {mapping_end_to_end(repetitions):.2f} s |")
+    print()
+
+    print("| mapping | k = m | coverage (both engines, both compositions analysed) | behaviour (explicit simulation, both directions) | game pairs explored |")
+    print("|---|---|---|---|---|")
+    for row in mapping_growth(3 if arguments.quick else 4):
+        print(row)
     print()
 
     top = 4 if arguments.quick else 6
