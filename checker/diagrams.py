@@ -5,7 +5,9 @@ cluster per component instance, joined by the synchronizations (dashed blue) and
 (dotted teal). States are styled by kind and by finding (unreachable, deadlock, never
 settles), transitions by trigger kind and outcome; every diagram carries a legend. A mapping
 becomes two columns, SCOMO and TR-069, of the paired machines' states and operations, joined
-by the mapping's dashed edges, with what its coverage finds unmappable outlined in red.
+by the mapping's dashed edges, with what its coverage finds unmappable outlined in red; each
+mismatch of its behaviour becomes two lanes, the witnesses of both sides move by move, ending
+in the step that cannot be followed.
 
 The DOT text is written here directly rather than through ``graphviz.Digraph`` so that every
 line is under our control: nodes and edges come out in a fixed order (machine order for
@@ -17,6 +19,7 @@ regardless.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -38,6 +41,7 @@ __all__ = [
     "machine_dot",
     "composition_dot",
     "mapping_dot",
+    "witness_dot",
     "diagram_dot",
     "render_svg",
     "find_renderer",
@@ -665,6 +669,140 @@ def _mapping_legend_lines() -> list[str]:
     return _legend_cluster(samples, edge_samples)
 
 
+# --- witness diagrams ---------------------------------------------------------------------------
+
+# The simulated side leads the game and the following side answers each of its moves; each lane
+# is that side's witness from left to right, one box per move, move i of both lanes in one column.
+WITNESS_LANE_ATTRIBUTES = {"style": "rounded,filled", "color": "grey75", "fillcolor": "grey97", "fontsize": "14",
+                           "margin": "12"}
+WITNESS_STATE_ATTRIBUTES = {"shape": "box", "style": "rounded,filled", "fillcolor": "white"}
+WITNESS_MOVE_ATTRIBUTES = {"color": "black"}
+WITNESS_NO_STEP_ATTRIBUTES = {"style": "dashed", "color": "grey50", "fontcolor": "grey40"}
+# Corresponding moves share a column through rank=same; the edge only shows the pairing.
+WITNESS_CORRESPONDS_ATTRIBUTES = {"style": "dotted", "color": "grey50", "fontcolor": "grey40", "dir": "none",
+                                  "constraint": "false"}
+WITNESS_OFFENDING_ATTRIBUTES = {"shape": "box", "style": "rounded,filled,bold", "color": "red", "fillcolor": "mistyrose",
+                                "fontcolor": "red3"}
+WITNESS_OFFENDING_EDGE_ATTRIBUTES = {"color": "red", "fontcolor": "red3", "penwidth": "2"}
+WITNESS_OFFENDING_NODE = "offending"
+WITNESS_REPORT_POINT_SIZE = "7"
+WITNESS_DETAIL_POINT_SIZE = "9"
+
+
+def _html(text: object) -> str:
+    """``text`` escaped for a Graphviz HTML-like label."""
+    return html.escape(str(text), quote=True)
+
+
+def _html_attribute(lines: list[str]) -> str:
+    """An HTML-like label of the given (already escaped) lines; not quoted, unlike dot_name."""
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _witness_attributes(attributes: dict[str, str], label_lines: list[str]) -> str:
+    """A DOT attribute list whose label is HTML-like and the other values quoted as usual."""
+    rest = _attributes(attributes)[1:-1]
+    return f"[label={_html_attribute(label_lines)}{', ' + rest if rest else ''}]"
+
+
+def _witness_state_lines(state: dict[str, str], instances: Iterable[str]) -> list[str]:
+    """One line per instance, ``instance: State``, with its observables smaller below."""
+    lines = []
+    for instance in instances:
+        text = state[instance]
+        name, _, observables = text.partition(" ")
+        lines.append(f"{_html(instance)}: <B>{_html(name)}</B>")
+        if observables:
+            lines.append(f'<FONT POINT-SIZE="{WITNESS_DETAIL_POINT_SIZE}">{_html(observables)}</FONT>')
+    return lines
+
+
+def _witness_event_lines(step) -> list[str]:
+    """The event of a move, the steps it drags along, and its reports (smaller)."""
+    lines = [_html(step.event)]
+    lines += [f"+ {_html(follower)}" for follower in step.followers]
+    lines += [f'<FONT POINT-SIZE="{WITNESS_REPORT_POINT_SIZE}">{_html(report)}</FONT>' for report in step.reports]
+    return lines
+
+
+def _witness_node(side: str, move: int) -> str:
+    return f"{side}:move {move}"
+
+
+def _witness_lane_lines(side: str, witness, indent: str) -> list[str]:
+    """The nodes and move edges of one lane: the initial state in full, then what each move changed."""
+    lines = []
+    for move, step in enumerate(witness):
+        if move == 0:
+            state_lines = ["<I>initial state</I>"] + _witness_state_lines(step.state, step.state)
+        else:
+            state_lines = [f"<I>after move {move}</I>"]
+            state_lines += _witness_state_lines(step.state, step.changed) or ["(no change)"]
+        lines.append(f"{indent}{dot_name(_witness_node(side, move))} "
+                     f"{_witness_attributes(WITNESS_STATE_ATTRIBUTES, state_lines)};")
+    for move, step in enumerate(witness[1:], 1):
+        style = WITNESS_MOVE_ATTRIBUTES if step.changed or step.followers else WITNESS_NO_STEP_ATTRIBUTES
+        lines.append(f"{indent}{dot_name(_witness_node(side, move - 1))} -> {dot_name(_witness_node(side, move))} "
+                     f"{_witness_attributes(style, _witness_event_lines(step))};")
+    return lines
+
+
+def witness_dot(coverage: MappingCoverage, mismatch) -> str:
+    """DOT source for one mismatch of a mapping's behaviour: both witnesses, move by move.
+
+    Two lanes, SCOMO above TR-069, each labelled as the simulated side (whose moves lead) or
+    the following side (which answers each of them); each lane is a chain of boxes from left to
+    right: the whole initial state, then for each move the instances it changed and their
+    states. The edges between boxes carry the move's event(s), the steps they drag along
+    ("+ ...") and, smaller, the reports. Move i of both lanes shares a column (rank=same) and a
+    dotted grey "corresponds" edge. The simulated lane ends with a red edge, the offending step,
+    to a red box: "cannot be followed: <reason>" and what the step would change.
+    """
+    from .simulation import SCOMO_BY_TR069  # simulation imports much of the checker; only needed here
+
+    mapping = coverage.mapping
+    simulated_side = "scomo" if mismatch.direction == SCOMO_BY_TR069 else "tr069"
+    witnesses = {simulated_side: mismatch.simulated_witness,
+                 ("tr069" if simulated_side == "scomo" else "scomo"): mismatch.simulating_witness}
+    title = (f"Mapping {mapping.id}, {mismatch.direction}: mismatch {mismatch.id}\n"
+             f"{mismatch.reason}, after {mismatch.depth} moves")
+    lines = _graph_header(f"witness_{mapping.id}_{mismatch.id}", title,
+                          {"rankdir": "LR", "newrank": "true", "nodesep": "0.4", "ranksep": "0.6"})
+    # With rankdir=LR, dot stacks the lanes bottom-up in the order the clusters are written:
+    # TR-069's lane first puts SCOMO's above it, as SCOMO is left of TR-069 in the mapping diagram.
+    for side, label in reversed(MAPPING_SIDES):
+        role = "simulated: its moves lead" if side == simulated_side else "following: answers each move"
+        lines.append(f"  subgraph {dot_name('cluster_' + side)} {{")
+        # The lower lane's title goes below it, clear of the corresponds edges between the lanes.
+        lane = {"label": f"{label} ({role})", **WITNESS_LANE_ATTRIBUTES, **({"labelloc": "b"} if side == "tr069" else {})}
+        lines.append(f"    graph {_attributes(lane)};")
+        lines += _witness_lane_lines(side, witnesses[side], "    ")
+        if side == simulated_side:
+            step = mismatch.offending_step
+            offending = [f"<B>cannot be followed: {_html(mismatch.reason)}</B>"]
+            if step is None:
+                offending = [f"<B>initial states do not correspond: {_html(mismatch.reason)}</B>"]
+            else:
+                offending += _witness_state_lines(step.state, step.changed)
+            offending += [f"no image: {_html(each)}" for each in mismatch.no_correspondent]
+            lines.append(f"    {dot_name(WITNESS_OFFENDING_NODE)} "
+                         f"{_witness_attributes(WITNESS_OFFENDING_ATTRIBUTES, offending)};")
+            last = _witness_node(side, len(witnesses[side]) - 1)
+            event = ["(initial state)"] if step is None else _witness_event_lines(step)
+            lines.append(f"    {dot_name(last)} -> {dot_name(WITNESS_OFFENDING_NODE)} "
+                         f"{_witness_attributes(WITNESS_OFFENDING_EDGE_ATTRIBUTES, event)};")
+        lines.append("  }")
+
+    # Move i of both lanes in one column; the dotted edge (constraint=false, so that it cannot
+    # move nodes between columns) shows the pairing.
+    for move in range(len(mismatch.simulated_witness)):
+        scomo, tr069 = dot_name(_witness_node("scomo", move)), dot_name(_witness_node("tr069", move))
+        lines.append(f"  {{ rank=same; {scomo}; {tr069}; }}")
+        lines.append(f"  {scomo} -> {tr069} {_attributes({'label': 'corresponds', **WITNESS_CORRESPONDS_ATTRIBUTES})};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def find_renderer() -> str | None:
     """The path of an installed Graphviz renderer, or None."""
     for name in RENDERERS:
@@ -707,15 +845,24 @@ def diagram_file_name(system_name: str) -> str:
 
 def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory,
                    coverages: Iterable[MappingCoverage] = ()) -> list[str]:
-    """Write ``diagrams/<system>.dot`` for each analysis and ``diagrams/mapping-<mapping id>.dot``
-    for each mapping coverage and, with Graphviz, ``.svg`` beside each; return notes for stderr."""
+    """Write ``diagrams/<system>.dot`` for each analysis, ``diagrams/mapping-<mapping id>.dot``
+    for each mapping coverage and ``diagrams/witness-<mapping id>-<mismatch id>.dot`` for each
+    mismatch of its behaviour (file-name-safe) and, with Graphviz, ``.svg`` beside each; return
+    notes for stderr."""
     notes = []
     renderer = find_renderer()
     used: set[str] = set()
     named_sources = []  # (what it draws, for messages; file name; DOT source)
     subjects = [(analysis.system.name, analysis.system.name, diagram_dot, analysis) for analysis in analyses]
+    coverages = list(coverages)
     subjects += [(f"mapping {coverage.mapping.id}", f"mapping-{coverage.mapping.id}", mapping_dot, coverage)
                  for coverage in coverages]
+    # After every other diagram, so that a witness can never take another diagram's file name.
+    subjects += [(f"mismatch {mismatch.id} of mapping {coverage.mapping.id}",
+                  f"witness-{coverage.mapping.id}-{mismatch.id}",
+                  lambda drawn: witness_dot(*drawn), (coverage, mismatch))
+                 for coverage in coverages
+                 for result in coverage.behaviour.values() for mismatch in result.mismatches]
     for subject, file_name, draw, drawn in subjects:
         base = diagram_file_name(file_name)
         name, number = base, 1
