@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text", help="what to print on stdout (default text)")
     check.add_argument("-o", "--out", type=Path, default=Path("out"), help="directory for reports and diagrams (default ./out)")
     check.add_argument("--no-diagrams", action="store_true", help="write no DOT or SVG files")
+    check.add_argument("--no-mapping", action="store_true",
+                       help="with no MODEL, check the built-in models without the 2012 draft's mapping")
     check.add_argument("--mapping", type=Path, action="append", default=[], metavar="FILE",
                        help="also check a SCOMO-to-TR-069 mapping file (repeatable); a built-in one may be named "
                             "by its file name, e.g. gap-analysis-2012")
@@ -125,7 +127,7 @@ def _check(arguments) -> int:
     models = load_models(paths)
     parameters = _parameters(arguments)
     # With nothing named, the shipped models are checked together with the 2012 draft's mapping.
-    mapping_paths = arguments.mapping or ([] if arguments.models else [Path(DEFAULT_MAPPING)])
+    mapping_paths = arguments.mapping or ([] if arguments.models or arguments.no_mapping else [Path(DEFAULT_MAPPING)])
     mappings = _load_mappings(mapping_paths)
     children, units = _mapping_sizes(parameters) if mappings else (0, 0)
     output = OutputDirectory(arguments.out)
@@ -135,7 +137,8 @@ def _check(arguments) -> int:
     analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
     analysed = {analysis.system.name: analysis for analysis in analyses}
     coverages = [add_behaviour(check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout,
-                                              analysed=analysed), children, units)
+                                              analysed=analysed), children, units,
+                               cross_check=arguments.engine != "explicit", seed=arguments.seed, timeout=arguments.timeout)
                  for mapping in mappings]
 
     settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,

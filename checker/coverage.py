@@ -63,6 +63,7 @@ class MappingCoverage:
     # the behavioural correspondence in each direction (``simulation``), once computed
     behaviour: dict = field(default_factory=dict)
     bisimulation: bool | None = None
+    engines: tuple[str, ...] = ()  # the engines that established the behavioural results
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -254,16 +255,30 @@ def _answer_with_both_engines(system: System, analysis: SystemAnalysis, question
 ROOT_REASONS = ("cannot-follow", "no-correspondent", "unmapped-operation")
 
 
-def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1) -> MappingCoverage:
+def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cross_check: bool = True,
+                  seed: int = 0, timeout: float = 60.0) -> MappingCoverage:
     """Compute both simulation directions and mark operations whose counterpart exists but
     whose behaviour does not correspond (category ``behaviour-mismatch``, with direction).
 
-    Every mismatch witness is replayed on the executable machines of both sides first.
+    With ``cross_check``, Z3 (``simulation_z3``) independently confirms each direction's
+    relation and every reported mismatch; any difference is an internal error. Every
+    mismatch witness is replayed on the executable machines of both sides.
     """
     from .executable import replay
-    from .simulation import SCOMO_BY_TR069, TR069_BY_SCOMO, correspondences, is_bisimulation
+    from .simulation import SCOMO_BY_TR069, correspondences, is_bisimulation
+    from .simulation_z3 import check_simulation_with_z3
 
     results = correspondences(coverage.mapping, k=children, n=units)
+    coverage.engines = ("explicit",)
+    if cross_check:
+        for direction, result in results.items():
+            check = check_simulation_with_z3(coverage.mapping, direction, result, k=children, n=units,
+                                             seed=seed, timeout=timeout)
+            if not check.agrees:
+                raise InternalError(f"the engines disagree on {direction} for {coverage.mapping.id}: "
+                                    f"Z3 left unconfirmed {check.unconfirmed_mismatches or 'the relation'} "
+                                    f"(offending: {check.offending})")
+        coverage.engines = ("explicit", "z3")
     scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
     for direction, result in results.items():
         simulated, simulating = (scomo_system, tr069_system) if direction == SCOMO_BY_TR069 else (tr069_system, scomo_system)

@@ -124,7 +124,7 @@ def _behaviour(coverage) -> dict[str, Any]:
                 "offending_step": _witness((mismatch.offending_step,))[0] if mismatch.offending_step else None,
             } for mismatch in result.mismatches],
         })
-    return {"bisimulation": coverage.bisimulation, "directions": directions}
+    return {"bisimulation": coverage.bisimulation, "established_by": list(coverage.engines), "directions": directions}
 
 
 def _mapping(coverage) -> dict[str, Any]:
@@ -203,7 +203,9 @@ def _side_by_side(mismatch) -> list[str]:
 
 
 def _markdown_behaviour(coverage) -> list[str]:
-    lines = ["### Behaviour", "", f"Bisimulation: {'yes' if coverage.bisimulation else 'no'}.", ""]
+    lines = ["### Behaviour", "", f"Bisimulation: {'yes' if coverage.bisimulation else 'no'}. "
+             f"Established by: {', '.join(coverage.engines)} (explicit greatest fixed point; Z3 Datalog confirms "
+             "the relation and every mismatch).", ""]
     for direction, result in coverage.behaviour.items():
         verdict = "holds" if result.holds else "does not hold"
         lines.append(f"- **{direction}** {verdict} ({result.relation_size} related pairs of {result.game_pairs} explored); "

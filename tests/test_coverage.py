@@ -148,3 +148,22 @@ def test_draft_claims_cite_the_behavioural_mismatches_of_their_element():
     assert checked["download-only"].mismatches == ("scomo-by-tr069/dp1.Download",)
     assert "scomo-by-tr069/dp1.Download" in checked["download-only"].explanation
     assert checked["installed"].mismatches == ()
+
+
+def test_check_without_arguments_includes_the_drafts_mapping_unless_told_not_to(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "--no-diagrams", "-o", "with"]) == 1
+    with_mapping = json.loads((tmp_path / "with" / "report.json").read_text())
+    assert [mapping["id"] for mapping in with_mapping["mappings"]] == ["gap_analysis_2012"]
+    assert with_mapping["mappings"][0]["behaviour"]["established_by"] == ["explicit", "z3"]
+
+    cli.main(["check", "--no-diagrams", "--no-mapping", "-o", "without"])
+    capsys.readouterr()
+    assert json.loads((tmp_path / "without" / "report.json").read_text())["mappings"] == []
+
+
+def test_different_numbers_of_components_and_units_cannot_be_mapped(tmp_path, capsys):
+    code = cli.main(["check", "--mapping", "gap-analysis-2012", "-k", "1", "-m", "2", "-o", str(tmp_path / "out")])
+    assert code == 2
+    assert "-k 1 and -m 2 differ" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
