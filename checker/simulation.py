@@ -98,28 +98,11 @@ class _Side:
         cached = self._steps.get(state)
         if cached is not None:
             return cached
-        system = self.system
         found = []
-        for instance_index, config in enumerate(state):
-            transitions = system.instances[instance_index].local.machine.transitions
-            for move in system.moves[instance_index][config]:
-                if move.requires and not all(state[j] in allowed for j, allowed in move.requires):
-                    continue
-                new = list(state)
-                new[instance_index] = move.target
-                blocked = False
-                for follower in move.followers:
-                    target = follower.table.get(new[follower.instance])
-                    if target is not None:
-                        new[follower.instance] = target
-                    elif follower.mode == "all":
-                        blocked = True
-                        break
-                if blocked:
-                    continue
-                transition = transitions[move.transition]
-                found.append(Step(label=move.label, instance=instance_index, trigger=transition.trigger,
-                                  visible=transition.kind == "operation", target=tuple(new)))
+        for move, target in self.system.enabled_moves(state):
+            transition = self.system.instances[move.instance].local.machine.transitions[move.transition]
+            found.append(Step(label=move.label, instance=move.instance, trigger=transition.trigger,
+                              visible=transition.kind == "operation", target=target))
         result = tuple(found)
         self._steps[state] = result
         return result
@@ -549,7 +532,7 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
             chosen[key] = occurrence
     mismatches: list[Mismatch] = []
     identifiers: dict[tuple, str] = {}
-    for pair_index, step_index, record, reason, key, missing in sorted(chosen.values(), key=lambda o: o[:2]):
+    for pair_index, _step_index, record, reason, key, missing in sorted(chosen.values(), key=lambda o: o[:2]):
         step = record.step
         if key[0] == "state":
             identifiers[key] = f"{direction}/{instances[missing[0]].name}={key[2]}"

@@ -124,7 +124,7 @@ class _Program:
         # (simulated instance, simulating instance, pair index); images oriented simulated -> simulating
         self.pairs = [((a, b) if forward else (b, a)) for a, b in pairing.instance_pairs]
         self.images = []
-        for p, (a, b) in enumerate(pairing.instance_pairs):
+        for p, _pair in enumerate(pairing.instance_pairs):
             table = pairing.images[p]
             facts = {(ca, cb) for ca, allowed in enumerate(table) for cb in allowed}
             self.images.append(facts if forward else {(cb, ca) for ca, cb in facts})
@@ -173,7 +173,7 @@ class _Program:
                     groups.setdefault(key, []).append((config, move))
         relations: dict = {}
         sorts = side.sorts
-        for (cls, i, requires, signature), entries in groups.items():
+        for (cls, i, requires, _signature), entries in groups.items():
             if cls not in relations:
                 relations[cls] = self.relation(f"{prefix}step", *sorts, *sorts)
             move_rel = self.relation(f"{prefix}move", sorts[i], sorts[i])
@@ -192,7 +192,7 @@ class _Program:
             for f, steps in followers.items():
                 if f == i:
                     raise InternalError(f"{system.name}: an instance follows its own step")
-                table = _composed_table(system, f, steps)
+                table = system.composed_follower_table(f, steps)
                 follow = self.relation(f"{prefix}follow", sorts[f], sorts[f])
                 for start, end in sorted(table.items()):
                     self.fp.fact(follow(z3.BitVecVal(start, sorts[f]), z3.BitVecVal(end, sorts[f])))
@@ -399,24 +399,6 @@ class _Program:
                     transition = system.instances[i].local.machine.transitions[move.transition]
                     return (i, transition.trigger) if transition.kind == "operation" else TAU
         return None
-
-
-def _composed_table(system: System, instance: int, steps) -> dict[int, int]:
-    """Start -> end configuration of ``steps`` taken in order by one follower; a start from
-    which an "all" step cannot be taken is left out (the leader is blocked), an "enabled" step
-    that cannot be taken leaves the follower where it is."""
-    table = {}
-    for start in range(len(system.instances[instance].local.configs)):
-        config = start
-        for step in steps:
-            target = step.table.get(config)
-            if target is not None:
-                config = target
-            elif step.mode == "all":
-                break
-        else:
-            table[start] = config
-    return table
 
 
 def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspondence, k: int = 1,

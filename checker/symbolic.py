@@ -138,7 +138,7 @@ class SymbolicSystem:
                         # engine; a constraint per step on the same (x, x') would demand every
                         # step from the same start at once, which no step but a shared
                         # self-loop satisfies. So the steps are composed into one table.
-                        table = self._composed_table(follower, steps)
+                        table = self.system.composed_follower_table(follower, steps)
                         follower_terms.append(self._pairs(follower, table.items()))
                         if len(table) < len(system.instances[follower].local.configs):
                             follower_enabled.append(self.in_configs(follower, table))
@@ -155,23 +155,6 @@ class SymbolicSystem:
                 disjuncts.append(self._conjunction([self._pairs(instance_index, pairs), guard, *follower_terms, self._frame(changed)]))
                 enabled.append(self._conjunction([self.in_configs(instance_index, {source for source, _ in pairs}), guard, *follower_enabled]))
         return self._disjunction(disjuncts), self._disjunction(enabled)
-
-    def _composed_table(self, instance: int, steps) -> dict[int, int]:
-        """Start config -> end config of ``steps`` taken in order by one follower instance; a
-        start from which an "all" step cannot be taken is left out (the leader is blocked),
-        an "enabled" step that cannot be taken leaves the instance where it is."""
-        table = {}
-        for start in range(len(self.system.instances[instance].local.configs)):
-            config = start
-            for step in steps:
-                target = step.table.get(config)
-                if target is not None:
-                    config = target
-                elif step.mode == "all":
-                    break
-            else:
-                table[start] = config
-        return table
 
     def _follower_pairs(self, step) -> z3.BoolRef:
         both = z3.Concat(self.current[step.instance], self.next[step.instance])

@@ -156,14 +156,15 @@ class System:
         values = ",".join(f"{key}={value}" for key, value in sorted(self.parameters.items()))
         return f"{self.composition.id}[{values}]"
 
-    def successors(self, state: tuple[int, ...]) -> Iterator[tuple[int, tuple[int, ...]]]:
-        """(label, next state) for every step enabled in ``state``."""
+    def enabled_moves(self, state: tuple[int, ...]) -> Iterator[tuple[Move, tuple[int, ...]]]:
+        """(move, next state) for every step enabled in ``state``: guards hold, and every
+        follower of mode "all" can follow (followers move one after the other)."""
         for instance_index, config in enumerate(state):
             for move in self.moves[instance_index][config]:
                 if move.requires and not all(state[j] in allowed for j, allowed in move.requires):
                     continue
                 if not move.followers:
-                    yield move.label, state[:instance_index] + (move.target,) + state[instance_index + 1:]
+                    yield move, state[:instance_index] + (move.target,) + state[instance_index + 1:]
                     continue
                 new = list(state)
                 new[instance_index] = move.target
@@ -176,7 +177,29 @@ class System:
                         blocked = True
                         break
                 if not blocked:
-                    yield move.label, tuple(new)
+                    yield move, tuple(new)
+
+    def successors(self, state: tuple[int, ...]) -> Iterator[tuple[int, tuple[int, ...]]]:
+        """(label, next state) for every step enabled in ``state``."""
+        for move, successor in self.enabled_moves(state):
+            yield move.label, successor
+
+    def composed_follower_table(self, instance: int, steps) -> dict[int, int]:
+        """Start -> end configuration of several follower ``steps`` that one instance takes in
+        order; a start from which an "all" step cannot be taken is left out (the leader is
+        blocked), an "enabled" step that cannot be taken leaves the instance where it is."""
+        table = {}
+        for start in range(len(self.instances[instance].local.configs)):
+            config = start
+            for step in steps:
+                target = step.table.get(config)
+                if target is not None:
+                    config = target
+                elif step.mode == "all":
+                    break
+            else:
+                table[start] = config
+        return table
 
     def step_parts(self, state: tuple[int, ...], label: int) -> list[tuple[str, Transition]]:
         """The transitions one step with ``label`` takes from ``state``: the leader's first,
