@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from .analysis import SystemAnalysis, analyse
 from .errors import InternalError
 from .mapping import Mapping
+from .parallel import map_forked
 from .symbolic import SymbolicSystem, decide_reachability
 from .system import System, build_system
 
@@ -271,9 +272,14 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
     results = correspondences(coverage.mapping, k=children, n=units)
     coverage.engines = ("explicit",)
     if cross_check:
-        for direction, result in results.items():
-            check = check_simulation_with_z3(coverage.mapping, direction, result, k=children, n=units,
-                                             seed=seed, timeout=timeout)
+        directions = list(results)
+
+        def check_direction(index: int):
+            direction = directions[index]
+            return check_simulation_with_z3(coverage.mapping, direction, results[direction], k=children, n=units,
+                                            seed=seed, timeout=timeout)
+
+        for direction, check in zip(directions, map_forked(check_direction, len(directions))):
             if not check.agrees:
                 raise InternalError(f"the engines disagree on {direction} for {coverage.mapping.id}: "
                                     f"Z3 left unconfirmed {check.unconfirmed_mismatches or 'the relation'} "

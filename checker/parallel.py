@@ -19,7 +19,7 @@ from .analysis import SystemAnalysis, analyse, decide_with_z3
 from .explicit import explore
 from .system import System
 
-__all__ = ["analyse_all"]
+__all__ = ["analyse_all", "map_forked"]
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +58,26 @@ def analyse_all(systems: list[System], engine: str = "both", seed: int = 0, time
             return analyses
     finally:
         _SYSTEMS = []
+
+
+_TASK = None  # the function map_forked's workers call; set before forking
+
+
+def _run_task(index: int):
+    return _TASK(index)
+
+
+def map_forked(function, count: int, workers: int | None = None) -> list:
+    """[function(0), ..., function(count - 1)], computed in forked workers when there are
+    several cores (the function and its data are inherited, only results are pickled)."""
+    cores = os.cpu_count() or 1
+    workers = min(count, 2, cores) if workers is None else workers
+    if count < 2 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [function(index) for index in range(count)]
+    global _TASK
+    _TASK = function
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run_task, range(count)))
+    finally:
+        _TASK = None

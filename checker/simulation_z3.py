@@ -178,12 +178,12 @@ class _Program:
                 relations[cls] = self.relation(f"{prefix}step", *sorts, *sorts)
             move_rel = self.relation(f"{prefix}move", sorts[i], sorts[i])
             for config, move in entries:
-                self.fp.fact(move_rel(z3.BitVecVal(config, sorts[i]), z3.BitVecVal(move.target, sorts[i])))
+                _ground_fact(self.fp, move_rel(z3.BitVecVal(config, sorts[i]), z3.BitVecVal(move.target, sorts[i])))
             body = [source(*x), move_rel(x[i], y[i])]
             for j, allowed in requires:
                 guard = self.relation(f"{prefix}guard", sorts[j])
                 for config in sorted(allowed):
-                    self.fp.fact(guard(z3.BitVecVal(config, sorts[j])))
+                    _ground_fact(self.fp, guard(z3.BitVecVal(config, sorts[j])))
                 body.append(guard(x[j]))
             changed = {i}
             followers: dict[int, list] = {}
@@ -195,7 +195,7 @@ class _Program:
                 table = system.composed_follower_table(f, steps)
                 follow = self.relation(f"{prefix}follow", sorts[f], sorts[f])
                 for start, end in sorted(table.items()):
-                    self.fp.fact(follow(z3.BitVecVal(start, sorts[f]), z3.BitVecVal(end, sorts[f])))
+                    _ground_fact(self.fp, follow(z3.BitVecVal(start, sorts[f]), z3.BitVecVal(end, sorts[f])))
                 body.append(follow(x[f], y[f]))
                 changed.add(f)
             target = [y[j] if j in changed else x[j] for j in range(len(sorts))]
@@ -235,9 +235,9 @@ class _Program:
         self.R = self.relation("R", *A.sorts, *B.sorts)
         self.Probe = self.relation("Probe", *A.sorts, *B.sorts)
         for state, partner in sorted(relation):
-            fp.fact(self.R(*A.values(state), *B.values(partner)))
+            _ground_fact(fp, self.R(*A.values(state), *B.values(partner)))
         for state, partner in sorted(probes):
-            fp.fact(self.Probe(*A.values(state), *B.values(partner)))
+            _ground_fact(fp, self.Probe(*A.values(state), *B.values(partner)))
 
         src_a = self.relation("SrcA", *A.sorts)
         fp.rule(src_a(*s), [self.R(*s, *t)])
@@ -303,7 +303,7 @@ class _Program:
         # tuples: one query answers for every tuple, and a constant-tuple query was once
         # answered unknown (reason "ok") by the datalog engine during development.
         initial = self.relation("Initial", *A.sorts, *B.sorts)
-        fp.fact(initial(*A.values(A.system.initial), *B.values(B.system.initial)))
+        _ground_fact(fp, initial(*A.values(A.system.initial), *B.values(B.system.initial)))
         self.InitialInR = self.relation("InitialInR", *A.sorts, *B.sorts)
         fp.rule(self.InitialInR(*s, *t), [initial(*s, *t), self.R(*s, *t)])
         self.InitialInR0 = self.relation("InitialInR0", *A.sorts, *B.sorts)
@@ -323,7 +323,7 @@ class _Program:
             for (a, b), facts in zip(self.pairs, self.images):
                 rel = self.relation("Image", self.A.sorts[a], self.B.sorts[b])
                 for ca, cb in sorted(facts):
-                    self.fp.fact(rel(z3.BitVecVal(ca, self.A.sorts[a]), z3.BitVecVal(cb, self.B.sorts[b])))
+                    _ground_fact(self.fp, rel(z3.BitVecVal(ca, self.A.sorts[a]), z3.BitVecVal(cb, self.B.sorts[b])))
                 self._images.append(rel)
         return [rel(state[a], partner[b]) for rel, (a, b) in zip(self._images, self.pairs)]
 
@@ -399,6 +399,13 @@ class _Program:
                     transition = system.instances[i].local.machine.transitions[move.transition]
                     return (i, transition.trigger) if transition.kind == "operation" else TAU
         return None
+
+
+def _ground_fact(fixedpoint: z3.Fixedpoint, atom: z3.BoolRef) -> None:
+    """Add a fact without variables. ``Fixedpoint.fact`` wraps every fact in a quantifier over
+    all declared variables, which z3py builds slowly; a ground fact needs none."""
+    context = fixedpoint.ctx
+    z3.Z3_fixedpoint_add_rule(context.ref(), fixedpoint.fixedpoint, atom.as_ast(), z3.to_symbol("", context))
 
 
 def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspondence, k: int = 1,
