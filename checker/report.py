@@ -123,6 +123,11 @@ def _behaviour(coverage) -> dict[str, Any]:
                 "simulating_witness": _witness(mismatch.simulating_witness),
                 "offending_step": _witness((mismatch.offending_step,))[0] if mismatch.offending_step else None,
             } for mismatch in result.mismatches],
+            "disagreements": [{
+                "depth": item.depth, "moves": [{"step": step, "answered_with": list(answer)} for step, answer in item.moves],
+                "simulated_state": item.simulated_state, "following_state": item.following_state,
+                "offending": list(item.offending), "mismatch": item.mismatch,
+            } for item in result.disagreements],
         })
     return {"bisimulation": coverage.bisimulation, "established_by": list(coverage.engines), "directions": directions}
 
@@ -209,7 +214,8 @@ def _markdown_behaviour(coverage) -> list[str]:
     for direction, result in coverage.behaviour.items():
         verdict = "holds" if result.holds else "does not hold"
         lines.append(f"- **{direction}** {verdict} ({result.relation_size} related pairs of {result.game_pairs} explored); "
-                     f"{len(result.mismatches)} mismatches.")
+                     f"{len(result.mismatches)} mismatches; the sides disagree in {len(result.disagreements)} pairs of "
+                     "states reachable together, each listed with a shortest way there in report.json.")
         for mismatch in result.mismatches:
             lines.append(f"  - `{mismatch.id}` ({mismatch.reason}), after {mismatch.depth} moves:")
             lines.extend("    " + line if line else line for line in _side_by_side(mismatch))

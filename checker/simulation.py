@@ -38,6 +38,7 @@ __all__ = [
     "SCOMO_BY_TR069",
     "TR069_BY_SCOMO",
     "Correspondence",
+    "Disagreement",
     "Mismatch",
     "Pairing",
     "Step",
@@ -315,6 +316,21 @@ class Mismatch:
         return len(self.simulated_witness) - 1
 
 
+@dataclass(frozen=True)
+class Disagreement:
+    """A pair of states reachable together in the game that is not in the relation: there the
+    two sides disagree. ``moves`` is a shortest way there, one entry per game move: the
+    simulated side's step and the operations the following side requested to answer it (none
+    for a silent step; the following side's own silent steps are left out)."""
+
+    depth: int
+    simulated_state: dict[str, str]
+    following_state: dict[str, str]
+    moves: tuple[tuple[str, tuple[str, ...]], ...]
+    offending: tuple[str, ...]  # the pair's offending steps with their reasons, "dp1.Remove (cannot-follow)"
+    mismatch: str  # the id of the reported mismatch its offending step is filed under
+
+
 @dataclass
 class Correspondence:
     """The outcome of one direction.
@@ -339,6 +355,7 @@ class Correspondence:
     scomo_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exercised_operations: tuple[str, ...] = ()  # SCOMO operations the game tried to match or follow
     exercised_states: tuple[str, ...] = ()  # SCOMO states occurring in a pair of the game
+    disagreements: tuple[Disagreement, ...] = ()  # every pair of the game outside the relation
 
     @property
     def operations_in_mismatches(self) -> dict[str, bool]:
@@ -547,12 +564,38 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
     result = Correspondence(direction=direction, holds=bool(alive[0]), relation_size=len(relation),
                             game_pairs=len(pairs), mismatches=mismatches, parameters=parameters,
                             seconds=time.perf_counter() - started, offending_steps=len(occurrences),
-                            relation=relation)
+                            relation=relation,
+                            disagreements=_disagreements(game, pairs, parent, occurrences, identifiers))
     _add_coverage(result, game, involved, pairs, records)
     log.info("%s on %s: %s; relation %d of %d game pairs, %d mismatches (%d offending steps), %.3f s",
              direction, pairing.mapping.id, "holds" if result.holds else "does not hold",
              result.relation_size, result.game_pairs, len(mismatches), len(occurrences), result.seconds)
     return result
+
+
+def _disagreements(game: _Direction, pairs, parent, occurrences, identifiers) -> tuple[Disagreement, ...]:
+    """A shortest way to every deleted pair of the game, in breadth-first order."""
+    simulated, following = game.simulated.system, game.simulating.system
+    by_pair: dict[int, list] = {}
+    for pair_index, _step_index, record, reason, key, _missing in occurrences:
+        by_pair.setdefault(pair_index, []).append((record, reason, key))
+    found = []
+    for pair_index in sorted(by_pair):
+        moves = []
+        at = pair_index
+        while parent[at] is not None:
+            previous, step, sequence = parent[at]
+            requested = tuple(f"{following.instances[instance].name}.{trigger}" for instance, trigger in sequence)
+            moves.append((simulated.labels[step.label], requested))
+            at = previous
+        state, partner = pairs[pair_index]
+        entries = by_pair[pair_index]
+        found.append(Disagreement(
+            depth=len(moves), simulated_state=simulated.describe(state), following_state=following.describe(partner),
+            moves=tuple(reversed(moves)),
+            offending=tuple(f"{simulated.labels[record.step.label]} ({reason})" for record, reason, _ in entries),
+            mismatch=identifiers[entries[0][2]]))
+    return tuple(found)
 
 
 def _merge(steps: list[WitnessStep], before: dict[str, str]) -> WitnessStep:

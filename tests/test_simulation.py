@@ -344,3 +344,18 @@ def test_results_are_deterministic(gap_analysis, delivered_as_installed):
             assert first[direction].mismatches == second[direction].mismatches
             assert first[direction].relation == second[direction].relation
             assert first[direction].scomo_states == second[direction].scomo_states
+
+
+def test_every_disagreeing_pair_of_the_game_gets_a_shortest_way_there():
+    from checker.catalog import builtin_models_dir
+    from checker.mapping import load_mapping
+    from checker.simulation import correspondences
+
+    mapping = load_mapping(builtin_models_dir() / "mappings" / "delivered-as-installed.yaml")
+    for result in correspondences(mapping, k=1, n=1).values():
+        assert len(result.disagreements) == result.game_pairs - result.relation_size
+        depths = [item.depth for item in result.disagreements]
+        assert depths == sorted(depths), "breadth-first order: shortest ways first"
+        for item in result.disagreements:
+            assert len(item.moves) == item.depth
+            assert item.offending and item.mismatch in {mismatch.id for mismatch in result.mismatches}
