@@ -137,7 +137,7 @@ def _check(arguments) -> int:
     analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
     analysed = {analysis.system.name: analysis for analysis in analyses}
     coverages = [add_behaviour(check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout,
-                                              analysed=analysed), children, units,
+                                              analysed=analysed, engine=arguments.engine), children, units,
                                cross_check=arguments.engine != "explicit", seed=arguments.seed, timeout=arguments.timeout)
                  for mapping in mappings]
 

@@ -92,20 +92,25 @@ def _state_configs(system: System, instance: int, state: str) -> set[int]:
 
 
 def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, seed: int = 0,
-                   timeout: float = 60.0, analysed: dict[str, SystemAnalysis] | None = None) -> MappingCoverage:
+                   timeout: float = 60.0, analysed: dict[str, SystemAnalysis] | None = None,
+                   engine: str = "both") -> MappingCoverage:
     """Decide the coverage verdicts of every state and operation of both sides.
 
     ``analysed`` maps system names to analyses already made (with their explorations), so
     that a check run that analysed the same compositions does not analyse them twice.
+    ``engine`` ("both", "explicit" or "z3") says which engines answer the reachability
+    questions; with both they must agree.
     """
     analysed = analysed or {}
+    engines = ("explicit", "z3") if engine == "both" else (engine,)
 
     def analysis_of(composition):
         system = build_system(composition, parameters)
         known = analysed.get(system.name)
-        if known is not None and known.exploration is not None and known.system.composition.file == composition.file:
+        if known is not None and known.engine == engine and known.system.composition.file == composition.file \
+                and (known.exploration is not None or engine == "z3"):
             return known
-        return analyse(system, seed=seed, timeout=timeout)
+        return analyse(system, engine=engine, seed=seed, timeout=timeout)
 
     scomo, tr069 = analysis_of(mapping.scomo), analysis_of(mapping.tr069)
     scomo_system, tr069_system = scomo.system, tr069.system
@@ -132,7 +137,7 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 for alternative in entry.alternatives:
                     first = alternative[0][1]
                     questions[("enabled", pair.scomo, entry.scomo_trigger, source, first)] = (instance, configs, first)
-    answers = _answer_with_both_engines(tr069_system, tr069, questions, seed, timeout)
+    answers = _answer(tr069_system, tr069, questions, engines, seed, timeout)
 
     verdicts: list[Verdict] = []
     for pair in mapping.machines:
@@ -151,7 +156,7 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
             if not reachable:
                 verdicts.append(Verdict(**common, mappable=True, category="unreachable",
                                         rule="the state is unreachable on the SCOMO side; nothing to map",
-                                        established_by=("explicit", "z3")))
+                                        established_by=engines))
             elif entry is None or not entry.images:
                 rule = "no entry in the mapping" if entry is None else "the mapping maps it to nothing"
                 verdicts.append(Verdict(**common, mappable=False, category="no-image", rule=rule, witness=scomo_witness(state)))
@@ -159,10 +164,10 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 images = ", ".join(_image_text(image) for image in entry.images)
                 verdicts.append(Verdict(**common, mappable=False, category="image-unreachable",
                                         rule=f"no behaviour of the TR-069 side shows {images}",
-                                        established_by=("explicit", "z3"), witness=scomo_witness(state)))
+                                        established_by=engines, witness=scomo_witness(state)))
             else:
                 verdicts.append(Verdict(**common, mappable=True, category="mapped",
-                                        rule="it has an image the TR-069 side reaches", established_by=("explicit", "z3")))
+                                        rule="it has an image the TR-069 side reaches", established_by=engines))
 
         images_of = {image.state for entry in mapping.states if entry.scomo_component == pair.scomo for image in entry.images}
         for state in tr069_machine.state_names:
@@ -194,7 +199,7 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 firsts = " or ".join(sorted({alternative[0][1] for alternative in entry.alternatives}))
                 verdicts.append(Verdict(**common, mappable=False, category="counterpart-not-enabled",
                                         rule=f"{firsts} can never be requested where {pair.scomo} is {', '.join(blocked)} "
-                                             "(in any image of that state)", established_by=("explicit", "z3"),
+                                             "(in any image of that state)", established_by=engines,
                                         witness=scomo_witness(blocked[0])))
             else:
                 sources = list(dict.fromkeys(key[3] for key in asked))
@@ -204,7 +209,7 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 if unmapped_sources:
                     rule += f" (it also starts from {', '.join(dict.fromkeys(unmapped_sources))}, which map to nothing)"
                 verdicts.append(Verdict(**common, mappable=True, category="mapped", rule=rule,
-                                        established_by=("explicit", "z3")))
+                                        established_by=engines))
 
         mapped_operations = {step[1] for entry in mapping.operations if entry.scomo_component == pair.scomo
                              for alternative in entry.alternatives for step in alternative}
@@ -224,32 +229,33 @@ def _image_text(image) -> str:
     return f"{image.component}.{image.state}" + (f" with {condition}" if condition else "")
 
 
-def _answer_with_both_engines(system: System, analysis: SystemAnalysis, questions: dict, seed: int,
-                              timeout: float) -> dict:
-    """(first state index or None, depth or None) per question; the engines must agree."""
-    exploration = analysis.exploration
-    explicit = {}
-    for key, (instance, configs, trigger) in questions.items():
-        if trigger is None:
-            index = exploration.first_state_in(instance, configs)
-        else:
-            index = exploration.first_state_enabling(instance, configs, trigger)
-        explicit[key] = (index, None if index is None else exploration.depth[index])
-
-    symbolic = SymbolicSystem(system, seed=seed)
-    predicates = {}
-    for key, (instance, configs, trigger) in questions.items():
-        if trigger is None:
-            predicates[key] = symbolic.local_predicate(instance, configs)
-        else:
-            predicates[key] = symbolic.global_predicate(symbolic.trigger_enabled(instance, trigger, configs))
-    decisions = decide_reachability(symbolic, predicates, timeout_seconds=timeout) if predicates else {}
-    for key, decision in decisions.items():
-        index, depth = explicit[key]
-        if decision.reachable != (index is not None) or (decision.reachable and decision.depth != depth):
-            raise InternalError(f"engines disagree on mapping question {key}: explicit depth {depth}, "
-                                f"Z3 {'depth ' + str(decision.depth) if decision.reachable else 'unreachable'}")
-    return explicit
+def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: tuple[str, ...], seed: int,
+            timeout: float) -> dict:
+    """(True or None, shortest depth or None) per question: is it ever the case? With both
+    engines, they must agree on the answer and the depth."""
+    answers: dict = {}
+    if "explicit" in engines:
+        exploration = analysis.exploration
+        for key, (instance, configs, trigger) in questions.items():
+            if trigger is None:
+                index = exploration.first_state_in(instance, configs)
+            else:
+                index = exploration.first_state_enabling(instance, configs, trigger)
+            answers[key] = (None, None) if index is None else (True, exploration.depth[index])
+    if "z3" in engines and questions:
+        symbolic = SymbolicSystem(system, seed=seed)
+        predicates = {}
+        for key, (instance, configs, trigger) in questions.items():
+            if trigger is None:
+                predicates[key] = symbolic.local_predicate(instance, configs)
+            else:
+                predicates[key] = symbolic.global_predicate(symbolic.trigger_enabled(instance, trigger, configs))
+        for key, decision in decide_reachability(symbolic, predicates, timeout_seconds=timeout).items():
+            answer = (True, decision.depth) if decision.reachable else (None, None)
+            if key in answers and answers[key] != answer:
+                raise InternalError(f"engines disagree on mapping question {key}: explicit {answers[key]}, Z3 {answer}")
+            answers[key] = answer
+    return answers
 
 
 # Mismatch reasons that point at the step itself; "leads-to-mismatch" only follows from others.

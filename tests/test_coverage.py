@@ -167,3 +167,12 @@ def test_different_numbers_of_components_and_units_cannot_be_mapped(tmp_path, ca
     assert code == 2
     assert "-k 1 and -m 2 differ" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_each_engine_alone_gives_the_same_coverage_verdicts(draft):
+    mapping = load_mapping(MAPPINGS / "gap-analysis-2012.yaml")
+    for engine in ("explicit", "z3"):
+        alone = check_coverage(mapping, {"k": 1, "m": 1}, engine=engine)
+        assert [(v.id, v.mappable, v.category) for v in alone.verdicts] == \
+            [(v.id, v.mappable, v.category) for v in draft.verdicts]
+        assert all(v.established_by in ((), (engine,)) for v in alone.verdicts)
