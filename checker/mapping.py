@@ -442,24 +442,13 @@ def _load_images(item: dict, line: int, problems: ProblemCollector, tr069: _Side
             problems.unknown_keys(image, STATE_IMAGE_KEYS, "a state image")
             when_map = image.get("when")
             image = image.get("state")
-        split = _split_dotted(image)
-        if split is None:
-            problems.add(image_line, "state-reference", f"TR-069 state {image!r} must read component.state", name=image)
+        resolved = _tr069_reference(image, image_line, problems, tr069, paired, scomo_component, "state")
+        if resolved is False:
             valid = False
             continue
-        component, state = split
-        if tr069.composition is None:
+        if resolved is None:
             continue
-        if component not in tr069.component_names:
-            problems.add(image_line, "unknown-component", f"{image!r}: the TR-069 composition {tr069.composition.id!r} has no component {component!r}",
-                         name=component, candidates=tr069.component_names)
-            valid = False
-            continue
-        if paired is not None and component != paired:
-            _wrong_component(problems, image_line, image, component, paired, scomo_component, "states")
-            valid = False
-            continue
-        machine = tr069.machine(component)
+        component, state, machine = resolved
         if state not in machine.state_names:
             problems.add(image_line, "unknown-state", f"{image!r}: machine {machine.id!r} has no state {state!r}",
                          name=state, candidates=machine.state_names)
@@ -553,30 +542,42 @@ def _load_alternatives(item: dict, line: int, problems: ProblemCollector, tr069:
     return None
 
 
+def _tr069_reference(text: Any, line: int, problems: ProblemCollector, tr069: _Side, paired: str | None,
+                     scomo_component: str | None, what: str):
+    """Resolve ``component.name`` on the TR-069 side: (component, name, machine); None when
+    the TR-069 composition itself did not load (its problems are reported already); False
+    after reporting a problem."""
+    split = _split_dotted(text)
+    if split is None:
+        rule, form = ("state-reference", "component.state") if what == "state" else ("trigger-reference", "component.trigger")
+        problems.add(line, rule, f"TR-069 {what} {text!r} must read {form}", name=text)
+        return False
+    component, name = split
+    if tr069.composition is None:
+        return None
+    if component not in tr069.component_names:
+        problems.add(line, "unknown-component", f"{text!r}: the TR-069 composition {tr069.composition.id!r} has no component {component!r}",
+                     name=component, candidates=tr069.component_names)
+        return False
+    if paired is not None and component != paired:
+        _wrong_component(problems, line, text, component, paired, scomo_component, f"{what}s")
+        return False
+    return component, name, tr069.machine(component)
+
+
 def _check_sequence(sequence: list, line: int, problems: ProblemCollector, tr069: _Side, paired: str | None,
                     scomo_component: str | None) -> tuple[tuple[str, str], ...] | None:
     checked = []
     valid = True
     for position, text in enumerate(sequence):
         step_line = line_of(sequence, position) or line
-        split = _split_dotted(text)
-        if split is None:
-            problems.add(step_line, "trigger-reference", f"TR-069 operation {text!r} must read component.trigger", name=text)
+        resolved = _tr069_reference(text, step_line, problems, tr069, paired, scomo_component, "operation")
+        if resolved is False:
             valid = False
             continue
-        component, trigger = split
-        if tr069.composition is None:
+        if resolved is None:
             continue
-        if component not in tr069.component_names:
-            problems.add(step_line, "unknown-component", f"{text!r}: the TR-069 composition {tr069.composition.id!r} has no component {component!r}",
-                         name=component, candidates=tr069.component_names)
-            valid = False
-            continue
-        if paired is not None and component != paired:
-            _wrong_component(problems, step_line, text, component, paired, scomo_component, "operations")
-            valid = False
-            continue
-        machine = tr069.machine(component)
+        component, trigger, machine = resolved
         if trigger not in machine.triggers:
             problems.add(step_line, "unknown-trigger", f"{text!r}: machine {machine.id!r} has no trigger {trigger!r}",
                          name=trigger, candidates=machine.triggers)
@@ -588,5 +589,5 @@ def _check_sequence(sequence: list, line: int, problems: ProblemCollector, tr069
                          name=trigger, candidates=_operations(machine))
             valid = False
             continue
-        checked.append(split)
+        checked.append((component, trigger))
     return tuple(checked) if valid else None
