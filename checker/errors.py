@@ -39,9 +39,11 @@ class Problem:
     message: str
     name: str | None = None
     suggestion: str | None = None
+    column: int = 0  # 1-based; 0 when only the line is known
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}: {self.rule}: {self.message}"
+        where = f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+        text = f"{where}: {self.rule}: {self.message}"
         if self.suggestion:
             text += f" (did you mean {self.suggestion!r}?)"
         return text

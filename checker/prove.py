@@ -1,0 +1,519 @@
+"""Checking properties: choose the engines for each one, run them, and say what was shown.
+
+A property (``checker.propfile``) is bound to its system (``checker.propbind``) and sorted by
+kind, which decides the engines (docs/property-language.md, Engines):
+
+* invariant ``AG p`` / ``G p`` and reachability ``EF p``: Z3 on the property's cone of
+  influence (``checker.cone``): bounded model checking for the shortest counterexample (or
+  example), and Spacer (IC3/PDR) for an unbounded proof whose inductive invariant is
+  reported. The explicit engine decides the same question on the whole system as a
+  cross-check when the system is small enough, and the two must agree (exit code 4 if not).
+* other CTL, and LTL: fixed points over the explicit reachable state graph, with weak
+  fairness (``checker.propexplicit``); counterexamples are lassos for liveness.
+
+Fairness never changes an invariant or a reachability verdict: weak fairness can always be
+met from any state (take the completion that has waited longest), so every finite path
+extends to a fair one.
+
+Every counterexample or example is replayed on the executable ``transitions`` machines
+before it is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import z3
+
+from . import proplang as p
+from .analysis import WitnessStep, witness_steps
+from .catalog import load_models
+from .cone import closed_cone, lift_labels, restrict
+from .errors import InputError, InternalError, Problem, SolverUnknown
+from .executable import replay
+from .explicit import Exploration, explore
+from .propbind import CanTake, LocalIn, bind, classify, describe
+from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, example_ctl
+from .propfile import PropertySpec
+from .symbolic import SymbolicSystem, decide_reachability, trace_labels
+from .system import System, build_system
+
+__all__ = ["ENGINES", "PropertyResult", "check_property", "check_properties"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("both", "z3", "explicit")
+STATUSES = ("holds", "violated", "no-violation-up-to", "unknown")
+STUTTER_EVENT = "(no step is possible: the state repeats)"
+# Above this many reachable states the explicit engine is not run: the invariant and
+# reachability verdicts then rest on Z3 alone (and say so), CTL and LTL are unknown.
+CROSS_CHECK_STATE_LIMIT = 500_000
+
+
+@dataclass
+class PropertyResult:
+    """What was shown about one property."""
+
+    name: str
+    file: str
+    line: int
+    system: str
+    kind: str  # invariant | reachability | ctl | ltl
+    formula: str  # as written
+    expanded: str  # with quantifiers expanded
+    fairness: tuple[str, ...]
+    status: str  # holds | violated | no-violation-up-to | unknown
+    engine: str  # the engine whose answer is the verdict
+    evidence: str  # the invariant, the fixed point, the bound or the solver's reason
+    witness: list[WitnessStep] | None = None  # counterexample (violated) or example (reachability holds)
+    witness_role: str | None = None  # counterexample | example
+    loop_start: int | None = None  # the lasso's loop starts at this witness step
+    depth: int | None = None
+    cross_checks: dict[str, str] = field(default_factory=dict)  # engine -> its own status
+    description: str = ""
+    seconds: float = 0.0  # not reported in files: output stays byte-identical
+
+    @property
+    def identity(self) -> str:
+        return f"property/{self.file}/{self.name}"
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _system_for(spec: PropertySpec, cache: dict) -> System:
+    key = (str(spec.system_path), spec.parameters)
+    if key not in cache:
+        (model,) = load_models([spec.system_path])
+        cache[key] = build_system(model, dict(spec.parameters))
+    return cache[key]
+
+
+def _instances_named(bound, found: set[int]) -> set[int]:
+    import dataclasses
+
+    if isinstance(bound, (LocalIn, CanTake)):
+        found.add(bound.instance)
+    elif dataclasses.is_dataclass(bound):
+        if hasattr(bound, "instance") and isinstance(bound.instance, int):
+            found.add(bound.instance)
+        for f in dataclasses.fields(bound):
+            value = getattr(bound, f.name)
+            if dataclasses.is_dataclass(value):
+                _instances_named(value, found)
+            elif isinstance(value, tuple):
+                for item in value:
+                    if dataclasses.is_dataclass(item):
+                        _instances_named(item, found)
+    return found
+
+
+def _mentions_deadlock(bound) -> bool:
+    import dataclasses
+
+    if isinstance(bound, p.Deadlock):
+        return True
+    if dataclasses.is_dataclass(bound):
+        for f in dataclasses.fields(bound):
+            value = getattr(bound, f.name)
+            items = value if isinstance(value, tuple) else (value,)
+            if any(dataclasses.is_dataclass(item) and _mentions_deadlock(item) for item in items):
+                return True
+    return False
+
+
+def _z3_expression(symbolic: SymbolicSystem, bound, position: list[int]) -> z3.BoolRef:
+    """A propositional bound formula over the symbolic system's current variables;
+    ``position[i]`` is where instance i of the whole system sits in ``symbolic``."""
+    ctx = symbolic.context
+    if isinstance(bound, p.Bool):
+        return z3.BoolVal(bound.value, ctx)
+    if isinstance(bound, p.Deadlock):
+        return symbolic.deadlock()
+    if isinstance(bound, LocalIn):
+        return symbolic.in_configs(position[bound.instance], bound.configs)
+    if isinstance(bound, CanTake):
+        return symbolic.trigger_enabled(position[bound.instance], bound.trigger)
+    if isinstance(bound, p.Not):
+        return z3.Not(_z3_expression(symbolic, bound.operand, position))
+    if isinstance(bound, p.And):
+        return z3.And([_z3_expression(symbolic, o, position) for o in bound.operands])
+    if isinstance(bound, p.Or):
+        return z3.Or([_z3_expression(symbolic, o, position) for o in bound.operands])
+    if isinstance(bound, p.Implies):
+        return z3.Implies(_z3_expression(symbolic, bound.premise, position),
+                          _z3_expression(symbolic, bound.conclusion, position))
+    if isinstance(bound, p.Iff):
+        return _z3_expression(symbolic, bound.left, position) == _z3_expression(symbolic, bound.right, position)
+    raise TypeError(f"not propositional: {bound!r}")
+
+
+def _witness(system: System, trace: list[tuple[int, ...]], labels: list[int], loop: int | None = None,
+             stutter_at_end: bool = False) -> list[WitnessStep]:
+    steps = witness_steps(system, trace, labels)
+    replay(system, steps)  # a witness that does not replay is an internal error, never a finding
+    if stutter_at_end:
+        steps.append(WitnessStep(event=STUTTER_EVENT, followers=(), state=steps[-1].state, changed=()))
+    return steps
+
+
+def _lasso_witness(system: System, graph: StateGraph, lasso: Lasso) -> tuple[list[WitnessStep], int | None]:
+    states = [graph.states[index] for _, index in lasso.steps]
+    labels = [label for label, _ in lasso.steps[1:]]
+    if STUTTER in labels:
+        # Only a state with no step stutters, so the stutter is the lasso's loop at its end.
+        cut = labels.index(STUTTER)
+        steps = _witness(system, states[:cut + 1], labels[:cut], stutter_at_end=True)
+        return steps, cut if lasso.loop is not None else None
+    return _witness(system, states, labels), lasso.loop
+
+
+# -- the engines ------------------------------------------------------------------------------
+
+
+def _flatten(bound, kind) -> list:
+    """The operands of a top-level And (or Or), nested ones flattened."""
+    if isinstance(bound, kind):
+        return [part for operand in bound.operands for part in _flatten(operand, kind)]
+    return [bound]
+
+
+def _rename(bound, image: list[int]):
+    """``bound`` with instance i replaced by ``image[i]`` throughout."""
+    import dataclasses
+
+    if isinstance(bound, (LocalIn, CanTake)):
+        return dataclasses.replace(bound, instance=image[bound.instance])
+    if not dataclasses.is_dataclass(bound):
+        return bound
+    changes = {}
+    for f in dataclasses.fields(bound):
+        value = getattr(bound, f.name)
+        if dataclasses.is_dataclass(value):
+            changes[f.name] = _rename(value, image)
+        elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+            changes[f.name] = tuple(_rename(item, image) for item in value)
+    return dataclasses.replace(bound, **changes) if changes else bound
+
+
+def _canonical(system: System, part):
+    """A symmetric image of ``part`` naming the first siblings (``System.representative``),
+    and the permutation taking it back (``System.permute``): siblings are interchangeable, so
+    both hold or fail together, at the same depth. The deepest instance named is moved onto
+    its representative, its ancestors with it."""
+    identity = list(range(len(system.instances)))
+    named = sorted(_instances_named(part, set()))
+    if not named or any(system.instances[i].component == system.instances[j].component and i != j
+                        for i in named for j in named):
+        return part, identity  # two siblings named together: no single swap canonicalises both
+    def depth(i):
+        d = 0
+        while system.instances[i].parent is not None:
+            i = system.instances[i].parent
+            d += 1
+        return d
+    deepest = max(named, key=depth)
+    _, image = system.representative(deepest)
+    inverse = [0] * len(image)
+    for i, j in enumerate(image):
+        inverse[j] = i
+    return _rename(part, inverse), image
+
+
+def _z3_decide(system: System, bound_target, seed: int, timeout: float, split):
+    """Is a state satisfying the propositional ``bound_target`` reachable? Decided by Z3.
+
+    ``split`` is ``p.Or`` for a target that is a disjunction (the negation of an invariant's
+    conjunction, or a reachability question): each disjunct is decided on its own cone of
+    influence, once per class of symmetric disjuncts. Returns (reachable, depth, labels,
+    engine, evidence)."""
+    parts = _flatten(bound_target, split) if split is not None else [bound_target]
+    classes: dict = {}  # canonical part -> the permutation back to the first part it stands for
+    for part in parts:
+        canonical, image = _canonical(system, part)
+        classes.setdefault(canonical, image)
+    started = time.perf_counter()
+    best = None
+    invariants = []
+    cones = set()
+    for canonical in classes:
+        left = timeout - (time.perf_counter() - started)
+        if left <= 0:
+            raise SolverUnknown(f"proof of {describe(bound_target)}", f"timeout after {timeout:g} s")
+        seeds = _instances_named(canonical, set())
+        if _mentions_deadlock(canonical) or not seeds:
+            seeds = set(range(len(system.instances)))  # a deadlock is a property of every instance
+        cone = closed_cone(system, seeds)
+        restricted, kept = restrict(system, cone)
+        cones.add(len(kept))
+        position = [-1] * len(system.instances)
+        for new, old in enumerate(kept):
+            position[old] = new
+        symbolic = SymbolicSystem(restricted, seed=seed)
+        expression = _z3_expression(symbolic, canonical, position)
+        decision = decide_reachability(symbolic, {"target": symbolic.global_predicate(expression)},
+                                       timeout_seconds=left)["target"]
+        if decision.reachable:
+            if best is None or decision.depth < best[0]:
+                best = (decision.depth, classes[canonical], decision.labels or [])
+        elif decision.invariant is not None:
+            invariants.append(" ".join(decision.invariant.split()))
+    sizes = "/".join(str(size) for size in sorted(cones))
+    note = (f"{len(parts)} part{'s' if len(parts) != 1 else ''}, {len(classes)} up to symmetry, each on its cone of "
+            f"influence ({sizes} of {len(system.instances)} instances)")
+    if best is not None:
+        depth, image, labels = best
+        # The path was found for the canonical part, in the restriction: lift it to the whole
+        # system, then permute it back onto the part it stands for.
+        trace = [System.permute(state, image) for state in lift_labels(system, labels)]
+        return True, depth, trace_labels(system, trace), f"z3 bmc ({note})", None
+    evidence = ("inductive invariant" + ("s" if len(invariants) > 1 else "") + " from Spacer: " + "; ".join(invariants)
+                if invariants else "no configuration of the instances involved can show it, even with every step free")
+    return False, None, None, f"z3 spacer ({note})" if invariants else f"z3 structure ({note})", evidence
+
+
+def _holds_in(bound, state: tuple[int, ...], exploration: Exploration, index: int, labels_of: dict) -> bool:
+    """A propositional bound formula in one explored state (``index`` in ``exploration``)."""
+    if isinstance(bound, LocalIn):
+        return state[bound.instance] in bound.configs
+    if isinstance(bound, p.Not):
+        return not _holds_in(bound.operand, state, exploration, index, labels_of)
+    if isinstance(bound, p.And):
+        return all(_holds_in(o, state, exploration, index, labels_of) for o in bound.operands)
+    if isinstance(bound, p.Or):
+        return any(_holds_in(o, state, exploration, index, labels_of) for o in bound.operands)
+    if isinstance(bound, p.Implies):
+        return (not _holds_in(bound.premise, state, exploration, index, labels_of)
+                or _holds_in(bound.conclusion, state, exploration, index, labels_of))
+    if isinstance(bound, p.Iff):
+        return (_holds_in(bound.left, state, exploration, index, labels_of)
+                == _holds_in(bound.right, state, exploration, index, labels_of))
+    if isinstance(bound, p.Bool):
+        return bound.value
+    if isinstance(bound, p.Deadlock):
+        return index in labels_of["deadlocks"]
+    if isinstance(bound, CanTake):
+        wanted = labels_of.setdefault((bound.instance, bound.trigger), _labels_of(exploration.system, bound))
+        return any(label in wanted for label, _ in exploration.successors[index])
+    raise TypeError(f"not propositional: {bound!r}")
+
+
+def _labels_of(system: System, bound: CanTake) -> frozenset[int]:
+    machine = system.instances[bound.instance].local.machine
+    return frozenset(move.label for moves in system.moves[bound.instance] for move in moves
+                     if machine.transitions[move.transition].trigger == bound.trigger)
+
+
+def _explicit_decide(exploration: Exploration, bound_target):
+    """The same question by the explicit engine on the whole system: (reachable, depth,
+    labels), scanning the states in breadth-first order, so the first hit is a shortest one."""
+    labels_of: dict = {"deadlocks": frozenset(exploration.deadlocks)}
+    for index, state in enumerate(exploration.states):
+        if _holds_in(bound_target, state, exploration, index, labels_of):
+            path = exploration.path_to(index)
+            return True, len(path) - 1, [label for label, _ in path[1:]]
+    return False, None, None
+
+
+def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: str, seed: int, timeout: float,
+                  state_limit: int, explorations: "_Explorations") -> PropertyResult:
+    # invariant AG p: is "not p" reachable?  reachability EF p: is "p" reachable?
+    target = p.Not(0, 0, bound.operand) if kind == "invariant" else bound.operand
+    result = _result(spec, system, bound, kind)
+    z3_answer = explicit_answer = None
+    if engine in ("both", "z3"):
+        try:
+            z3_answer = _z3_decide(system, _push_not(target), seed, timeout, p.Or)
+        except SolverUnknown as error:
+            if engine == "z3":
+                result.status, result.engine, result.evidence = "unknown", "z3", error.reason
+                return result
+            result.cross_checks["z3"] = f"unknown: {error.reason}"
+    if engine in ("both", "explicit") or z3_answer is None:
+        exploration = explorations.get(system, state_limit)
+        if exploration is None:
+            result.cross_checks["explicit"] = f"not run: more than {state_limit} reachable states"
+        else:
+            explicit_answer = _explicit_decide(exploration, target)
+    if z3_answer is None and explicit_answer is None:
+        result.status, result.engine = "unknown", "none"
+        result.evidence = "; ".join(f"{name}: {text}" for name, text in sorted(result.cross_checks.items()))
+        return result
+
+    if z3_answer is not None and explicit_answer is not None:
+        reachable, depth = z3_answer[0], z3_answer[1]
+        if reachable != explicit_answer[0] or (reachable and depth != explicit_answer[1]):
+            raise InternalError(
+                f"engines disagree on property {spec.name} ({spec.file}:{spec.line}): Z3 says "
+                f"{'reachable at depth %s' % depth if reachable else 'unreachable'}, the explicit engine "
+                f"{'reachable at depth %s' % explicit_answer[1] if explicit_answer[0] else 'unreachable'}")
+    if z3_answer is not None:
+        reachable, depth, labels, engine_name, invariant = z3_answer
+        result.engine = engine_name
+        if explicit_answer is not None:
+            result.cross_checks["explicit"] = _safety_status(kind, explicit_answer[0])
+    else:
+        reachable, depth, labels = explicit_answer
+        engine_name, invariant = "explicit", None
+        result.engine = "explicit (breadth-first search over every reachable state)"
+
+    result.status = _safety_status(kind, reachable)
+    if reachable:
+        trace = lift_labels(system, labels)
+        result.witness = _witness(system, trace, labels)
+        result.witness_role = "counterexample" if kind == "invariant" else "example"
+        result.depth = depth
+        result.evidence = f"a shortest path of {depth} steps to a state where {describe(target)}"
+    elif invariant is not None:
+        result.evidence = invariant
+    else:
+        result.evidence = "no reachable state shows it (breadth-first search over every reachable state)"
+    return result
+
+
+def _push_not(bound):
+    """Negations moved inward over And and Or, so that a negated conjunction splits."""
+    if isinstance(bound, p.Not):
+        inner = bound.operand
+        if isinstance(inner, p.And):
+            return p.Or(inner.line, inner.column, tuple(_push_not(p.Not(0, 0, o)) for o in inner.operands))
+        if isinstance(inner, p.Or):
+            return p.And(inner.line, inner.column, tuple(_push_not(p.Not(0, 0, o)) for o in inner.operands))
+        if isinstance(inner, p.Not):
+            return _push_not(inner.operand)
+    return bound
+
+
+def _safety_status(kind: str, reachable: bool) -> str:
+    if kind == "invariant":
+        return "violated" if reachable else "holds"
+    return "holds" if reachable else "violated"
+
+
+def _check_temporal(spec: PropertySpec, system: System, bound, kind: str, state_limit: int,
+                    explorations: "_Explorations") -> PropertyResult:
+    result = _result(spec, system, bound, kind)
+    graph = explorations.graph(system, state_limit, spec.fairness)
+    if graph is None:
+        result.status, result.engine = "unknown", "explicit"
+        result.evidence = f"more than {state_limit} reachable states: too many for the explicit fixed point"
+        return result
+    if kind == "ctl":
+        holds, lasso, size = check_ctl(graph, bound)
+        result.engine = "explicit CTL fixed point"
+        result.evidence = (f"fixed point over {graph.size} reachable states: the formula holds in {size} of them, "
+                           f"{'including' if holds else 'not'} the initial state")
+        if holds and _is_existential(bound):
+            lasso = example_ctl(graph, bound)
+            if len(lasso.steps) > 1:
+                result.witness, result.loop_start = _lasso_witness(system, graph, lasso)
+                result.witness_role = "example"
+    else:
+        holds, lasso, size = check_ltl(graph, bound)
+        result.engine = "explicit LTL (tableau product, fair SCC search)"
+        result.evidence = (f"product of {graph.size} reachable states with the negated formula's tableau: "
+                           f"{size} pairs, {'no' if holds else 'a'} fair accepting cycle")
+    if graph.fair_labels and 0 not in graph.fair:
+        result.evidence += "; no fair path starts in the initial state, so universal claims hold vacuously"
+    result.status = "holds" if holds else "violated"
+    if not holds and lasso is not None:
+        result.witness, result.loop_start = _lasso_witness(system, graph, lasso)
+        result.witness_role = "counterexample"
+        result.depth = len(result.witness) - 1
+    return result
+
+
+def _is_existential(bound) -> bool:
+    return (isinstance(bound, p.Temporal) and bound.operator.startswith("E")) or \
+           (isinstance(bound, p.Until) and bound.quantifier == "E")
+
+
+def _result(spec: PropertySpec, system: System, bound, kind: str) -> PropertyResult:
+    return PropertyResult(name=spec.name, file=spec.file, line=spec.line, system=system.name, kind=kind,
+                          formula=spec.formula_text, expanded=describe(bound), fairness=spec.fairness,
+                          status="unknown", engine="", evidence="", description=spec.description)
+
+
+class _Explorations:
+    """Explorations and state graphs shared by the properties of one run, built on demand."""
+
+    def __init__(self):
+        self._explorations: dict[int, Exploration | None] = {}
+        self._graphs: dict[tuple[int, tuple[str, ...]], StateGraph] = {}
+
+    def get(self, system: System, state_limit: int) -> Exploration | None:
+        key = id(system)
+        if key not in self._explorations:
+            try:
+                self._explorations[key] = explore(system, keep_edges=True, state_limit=state_limit)
+            except InputError:  # over the state limit
+                self._explorations[key] = None
+        return self._explorations[key]
+
+    def graph(self, system: System, state_limit: int, fairness: tuple[str, ...]) -> StateGraph | None:
+        exploration = self.get(system, state_limit)
+        if exploration is None:
+            return None
+        key = (id(system), tuple(sorted(fairness)))
+        if key not in self._graphs:
+            self._graphs[key] = StateGraph(exploration, fairness)
+        return self._graphs[key]
+
+
+def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, timeout: float = 60.0,
+                   state_limit: int = CROSS_CHECK_STATE_LIMIT, systems: dict | None = None,
+                   explorations: _Explorations | None = None) -> PropertyResult:
+    """Decide one property (see the module docstring for the engines)."""
+    started = time.perf_counter()
+    system = _system_for(spec, systems if systems is not None else {})
+    explorations = explorations if explorations is not None else _Explorations()
+    bound = bind(spec.formula, system, spec.file)
+    kind = classify(bound)
+    if kind in ("invariant", "reachability"):
+        result = _check_safety(spec, system, bound, kind, engine, seed, timeout, state_limit, explorations)
+    else:
+        result = _check_temporal(spec, system, bound, kind, state_limit, explorations)
+    result.seconds = time.perf_counter() - started
+    log.info("property %s: %s by %s (%.3f s)", spec.name, result.status, result.engine, result.seconds)
+    return result
+
+
+def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int = 0, timeout: float = 60.0,
+                     state_limit: int = CROSS_CHECK_STATE_LIMIT) -> list[PropertyResult]:
+    """Bind every property first, so that all name errors are reported at once, then check."""
+    systems: dict = {}
+    problems: list[Problem] = []
+    for spec in specs:
+        if spec.system_path is None:
+            continue
+        try:
+            bind(spec.formula, _system_for(spec, systems), spec.file)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    explorations = _Explorations()
+    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations) for spec in specs]
+
+
+def select(specs: list[PropertySpec], names: list[str]) -> list[PropertySpec]:
+    """The properties named (all when none is); an unknown name is an input error."""
+    if not names:
+        return specs
+    known = {spec.name for spec in specs}
+    from .loader import closest
+
+    problems = [Problem(file="<command line>", line=0, rule="property", message=f"no property named {name!r}",
+                        name=name, suggestion=closest(name, known)) for name in names if name not in known]
+    if problems:
+        raise InputError(problems)
+    return [spec for spec in specs if spec.name in names]
+
+
+def paths_or_default(paths: list[Path]) -> list[Path]:
+    from .propfile import builtin_property_paths, resolve_property_path
+
+    return [resolve_property_path(path) for path in paths] or builtin_property_paths()

@@ -1,0 +1,112 @@
+"""The ``swmc prove`` and ``swmc requirements`` commands (wired into ``checker.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ExitCode, InputError, Problem
+from .outputs import OutputDirectory
+from .propfile import load_properties
+from .propreport import (prove_json, prove_markdown, prove_summary, render, requirements_json, requirements_markdown,
+                         requirements_summary)
+from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select
+from .requirements import decide_requirements
+
+__all__ = ["add_prove_commands", "run_prove", "run_requirements"]
+
+
+def add_prove_commands(commands) -> None:
+    def add_engine_options(command):
+        command.add_argument("--engine", choices=ENGINES, default="both",
+                             help="both (default): Z3 decides invariants and reachability and the explicit engine "
+                                  "cross-checks them; z3 or explicit: that engine alone")
+        command.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+        command.add_argument("--timeout", type=float, default=60.0,
+                             help="Z3 time limit per property in seconds (default 60)")
+        command.add_argument("--state-limit", type=int, default=CROSS_CHECK_STATE_LIMIT, metavar="N",
+                             help=f"largest state space the explicit engine explores (default {CROSS_CHECK_STATE_LIMIT})")
+        command.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                             help="what to print on stdout (default text); every format is written to --out")
+        command.add_argument("-o", "--out", type=Path, default=Path("out"), help="directory for reports (default ./out)")
+
+    prove = commands.add_parser("prove", help="check properties: proved, violated with a counterexample, or unknown")
+    prove.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                       help="property files (default: the shipped ones in properties/, without requirements.yaml)")
+    prove.add_argument("--property", action="append", default=[], metavar="NAME", help="check only this property (repeatable)")
+    add_engine_options(prove)
+
+    requirements = commands.add_parser("requirements",
+                                       help="decide the 2012 draft's requirements on both sides and compare with the draft")
+    requirements.add_argument("file", nargs="?", type=Path, metavar="FILE",
+                              help="a requirements file (default: the shipped properties/requirements.yaml)")
+    add_engine_options(requirements)
+
+
+def _settings(arguments) -> dict:
+    return {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,
+            "state_limit": arguments.state_limit}
+
+
+def _check_options(arguments) -> None:
+    if arguments.timeout <= 0:
+        raise InputError("--timeout must be positive")
+    if arguments.state_limit < 1:
+        raise InputError("--state-limit must be at least 1")
+
+
+def run_prove(arguments: argparse.Namespace) -> int:
+    _check_options(arguments)
+    paths = paths_or_default(arguments.files)
+    specs, problems = [], []
+    for path in paths:
+        if not path.is_file():
+            problems.append(Problem(file=str(path), line=0, rule="file", message="no such property file"))
+            continue
+        try:
+            specs.extend(load_properties(path))
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    specs = select(specs, arguments.property)
+    output = OutputDirectory(arguments.out)
+    output.claim()
+    results = check_properties(specs, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout,
+                               state_limit=arguments.state_limit)
+    settings = _settings(arguments)
+    texts = {"prove.json": render(prove_json(results, settings)), "prove.md": prove_markdown(results, settings)}
+    for name, text in texts.items():
+        output.write(name, text)
+    stdout = {"json": texts["prove.json"], "markdown": texts["prove.md"]}.get(arguments.format)
+    sys.stdout.write(stdout if stdout is not None else prove_summary(results, settings))
+    if any(result.status == "violated" for result in results):
+        return ExitCode.FINDINGS
+    if any(result.status == "unknown" for result in results):
+        return ExitCode.SOLVER_GAVE_UP
+    return ExitCode.OK
+
+
+def run_requirements(arguments: argparse.Namespace) -> int:
+    _check_options(arguments)
+    if arguments.file is not None and not arguments.file.is_file():
+        raise InputError(Problem(file=str(arguments.file), line=0, rule="file", message="no such requirements file"))
+    output = OutputDirectory(arguments.out)
+    output.claim()
+    verdicts = decide_requirements(arguments.file, engine=arguments.engine, seed=arguments.seed,
+                                   timeout=arguments.timeout, state_limit=arguments.state_limit)
+    settings = _settings(arguments)
+    texts = {"requirements.json": render(requirements_json(verdicts, settings)),
+             "requirements.md": requirements_markdown(verdicts, settings)}
+    for name, text in texts.items():
+        output.write(name, text)
+    stdout = {"json": texts["requirements.json"], "markdown": texts["requirements.md"]}.get(arguments.format)
+    sys.stdout.write(stdout if stdout is not None else requirements_summary(verdicts))
+    # The table is the product: gaps are its content, not a failure. What fails is an
+    # undecided side (a solver gave up) or a disagreement with the draft nobody explained.
+    if any(not verdict.explained for verdict in verdicts):
+        return ExitCode.FINDINGS
+    if any("undecided" in verdict.sides.values() for verdict in verdicts):
+        return ExitCode.SOLVER_GAVE_UP
+    return ExitCode.OK

@@ -1,0 +1,1 @@
+"""The shipped property files, installed as the package data ``checker.properties``."""
