@@ -125,9 +125,9 @@ def _formula_position(path: Path, key_line: int) -> tuple[str | None, int, int]:
         block.append(text)
     if first is None:
         return None, key_line, 1
-    indent = min(len(text) - len(text.lstrip()) for text in block if text.strip())
-    raw = "\n".join(text[indent:] for text in block[first - key_line - 1:])
-    return raw, first, indent + 1
+    # The lines keep their indentation, so that every column is the file's own.
+    raw = "\n".join(block[first - key_line - 1:])
+    return raw, first, 1
 
 
 def _parse(path: Path, file: str, value: str, key_line: int, problems: ProblemCollector):

@@ -340,7 +340,7 @@ _EXPECTED_NAMES = {
     "NAME": "a name", "VAR": "a variable", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
     "LBRACE": "'{'", "RBRACE": "'}'", "COLON": "':'", "COMMA": "','", "DOT": "'.'", "CMP": "'==' or '!='",
     "SIGNED_INT": "a number", "UNARY_TEMPORAL": "a temporal operator", "QUANT": "'forall' or 'exists'",
-    "IS": "'is'", "IN": "'in'", "U": "'U'", "BANG": "'!'", "AMPERSAND": "'&'", "VBAR": "'|'",
+    "IS": "'is'", "NEXT_OP": "'AX[' or 'EX['", "PATH_Q": "'A[' or 'E['", "IN": "'in'", "U": "'U'", "BANG": "'!'", "AMPERSAND": "'&'", "VBAR": "'|'",
     "__ANON_0": "'<->'", "__ANON_1": "'->'", "$END": "the end of the formula",
 }
 

@@ -223,7 +223,31 @@ def _canonical(system: System, part):
     return _rename(part, inverse), image
 
 
-def _z3_decide(system: System, bound_target, seed: int, timeout: float, split):
+def _bounded_search(symbolic: SymbolicSystem, predicate, depth_bound: int, timeout: float):
+    """Bounded model checking alone: the least depth up to ``depth_bound`` at which the target
+    holds, with the labels of the path, or None. No proof is attempted."""
+    started = time.perf_counter()
+    solver = z3.SolverFor("QF_FD", ctx=symbolic.context)
+    solver.set("random_seed", symbolic.seed)
+    solver.add(symbolic.at(symbolic.initial, 0))
+    for depth in range(depth_bound + 1):
+        left = timeout - (time.perf_counter() - started)
+        if left <= 0:
+            raise SolverUnknown(f"bounded search in {symbolic.system.name}", f"timeout after {timeout:g} s at depth {depth}")
+        solver.set("timeout", max(1, int(left * 1000)))
+        answer = solver.check(predicate(symbolic.step_variables(depth)))
+        if answer == z3.unknown:
+            raise SolverUnknown(f"bounded search in {symbolic.system.name} at depth {depth}", solver.reason_unknown())
+        if answer == z3.sat:
+            model = solver.model()
+            trace = [tuple(model.eval(v, model_completion=True).as_long() for v in symbolic.step_variables(t))
+                     for t in range(depth + 1)]
+            return depth, trace_labels(symbolic.system, trace)
+        solver.add(symbolic.transition_at(depth))
+    return None
+
+
+def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, depth_bound: int | None = None):
     """Is a state satisfying the propositional ``bound_target`` reachable? Decided by Z3.
 
     ``split`` is ``p.Or`` for a target that is a disjunction (the negation of an invariant's
@@ -254,6 +278,11 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split):
             position[old] = new
         symbolic = SymbolicSystem(restricted, seed=seed)
         expression = _z3_expression(symbolic, canonical, position)
+        if depth_bound is not None:
+            found = _bounded_search(symbolic, symbolic.global_predicate(expression), depth_bound, left)
+            if found is not None and (best is None or found[0] < best[0]):
+                best = (found[0], classes[canonical], found[1])
+            continue
         decision = decide_reachability(symbolic, {"target": symbolic.global_predicate(expression)},
                                        timeout_seconds=left)["target"]
         if decision.reachable:
@@ -264,6 +293,8 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split):
     sizes = "/".join(str(size) for size in sorted(cones))
     note = (f"{len(parts)} part{'s' if len(parts) != 1 else ''}, {len(classes)} up to symmetry, each on its cone of "
             f"influence ({sizes} of {len(system.instances)} instances)")
+    if best is None and depth_bound is not None:
+        return None, None, None, f"z3 bmc, bounded ({note})", f"no path of at most {depth_bound} steps reaches it"
     if best is not None:
         depth, image, labels = best
         # The path was found for the canonical part, in the restriction: lift it to the whole
@@ -319,10 +350,12 @@ def _explicit_decide(exploration: Exploration, bound_target):
 
 
 def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: str, seed: int, timeout: float,
-                  state_limit: int, explorations: "_Explorations") -> PropertyResult:
+                  state_limit: int, explorations: "_Explorations", depth_bound: int | None = None) -> PropertyResult:
     # invariant AG p: is "not p" reachable?  reachability EF p: is "p" reachable?
     target = p.Not(0, 0, bound.operand) if kind == "invariant" else bound.operand
     result = _result(spec, system, bound, kind)
+    if depth_bound is not None:
+        return _check_bounded(result, system, target, kind, seed, timeout, depth_bound)
     z3_answer = explicit_answer = None
     if engine in ("both", "z3"):
         try:
@@ -371,6 +404,32 @@ def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: 
         result.evidence = invariant
     else:
         result.evidence = "no reachable state shows it (breadth-first search over every reachable state)"
+    return result
+
+
+def _check_bounded(result: PropertyResult, system: System, target, kind: str, seed: int, timeout: float,
+                   depth_bound: int) -> PropertyResult:
+    """Bounded model checking alone, as asked with --bound: a violation is shown with its
+    shortest path; no violation means only that none exists up to ``depth_bound`` steps."""
+    try:
+        reachable, depth, labels, engine_name, evidence = _z3_decide(system, _push_not(target), seed, timeout, p.Or,
+                                                                     depth_bound=depth_bound)
+    except SolverUnknown as error:
+        result.status, result.engine, result.evidence = "unknown", "z3 bmc, bounded", error.reason
+        return result
+    result.engine = engine_name
+    if reachable:
+        result.status = _safety_status(kind, True)
+        result.witness = _witness(system, lift_labels(system, labels), labels)
+        result.witness_role = "counterexample" if kind == "invariant" else "example"
+        result.depth = depth
+        result.evidence = f"a shortest path of {depth} steps to a state where {describe(target)}"
+    else:
+        # Up to the bound nothing was found: for an invariant that is no violation so far; a
+        # reachability question stays open (its target may lie deeper).
+        result.status = "no-violation-up-to" if kind == "invariant" else "unknown"
+        result.depth = depth_bound
+        result.evidence = evidence + " (bounded search only: not a proof)"
     return result
 
 
@@ -465,7 +524,7 @@ class _Explorations:
 
 def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, timeout: float = 60.0,
                    state_limit: int = CROSS_CHECK_STATE_LIMIT, systems: dict | None = None,
-                   explorations: _Explorations | None = None) -> PropertyResult:
+                   explorations: _Explorations | None = None, depth_bound: int | None = None) -> PropertyResult:
     """Decide one property (see the module docstring for the engines)."""
     started = time.perf_counter()
     system = _system_for(spec, systems if systems is not None else {})
@@ -473,7 +532,8 @@ def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, time
     bound = bind(spec.formula, system, spec.file)
     kind = classify(bound)
     if kind in ("invariant", "reachability"):
-        result = _check_safety(spec, system, bound, kind, engine, seed, timeout, state_limit, explorations)
+        result = _check_safety(spec, system, bound, kind, engine, seed, timeout, state_limit, explorations,
+                               depth_bound)
     else:
         result = _check_temporal(spec, system, bound, kind, state_limit, explorations)
     result.seconds = time.perf_counter() - started
@@ -482,7 +542,7 @@ def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, time
 
 
 def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int = 0, timeout: float = 60.0,
-                     state_limit: int = CROSS_CHECK_STATE_LIMIT) -> list[PropertyResult]:
+                     state_limit: int = CROSS_CHECK_STATE_LIMIT, depth_bound: int | None = None) -> list[PropertyResult]:
     """Bind every property first, so that all name errors are reported at once, then check."""
     systems: dict = {}
     problems: list[Problem] = []
@@ -496,7 +556,8 @@ def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int 
     if problems:
         raise InputError(problems)
     explorations = _Explorations()
-    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations) for spec in specs]
+    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations, depth_bound)
+            for spec in specs]
 
 
 def select(specs: list[PropertySpec], names: list[str]) -> list[PropertySpec]:

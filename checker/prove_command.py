@@ -35,6 +35,9 @@ def add_prove_commands(commands) -> None:
     prove.add_argument("files", nargs="*", type=Path, metavar="FILE",
                        help="property files (default: the shipped ones in properties/, without requirements.yaml)")
     prove.add_argument("--property", action="append", default=[], metavar="NAME", help="check only this property (repeatable)")
+    prove.add_argument("--bound", type=int, metavar="K",
+                       help="invariants and reachability by bounded model checking alone, up to K steps: a violation "
+                            "or 'no violation up to K', never a proof (CTL and LTL are unaffected)")
     add_engine_options(prove)
 
     requirements = commands.add_parser("requirements",
@@ -73,9 +76,11 @@ def run_prove(arguments: argparse.Namespace) -> int:
     specs = select(specs, arguments.property)
     output = OutputDirectory(arguments.out)
     output.claim()
+    if arguments.bound is not None and arguments.bound < 0:
+        raise InputError("--bound must not be negative")
     results = check_properties(specs, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout,
-                               state_limit=arguments.state_limit)
-    settings = _settings(arguments)
+                               state_limit=arguments.state_limit, depth_bound=arguments.bound)
+    settings = {**_settings(arguments), "bound": arguments.bound}
     texts = {"prove.json": render(prove_json(results, settings)), "prove.md": prove_markdown(results, settings)}
     for name, text in texts.items():
         output.write(name, text)
