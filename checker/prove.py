@@ -38,7 +38,7 @@ from .explicit import Exploration, explore
 from .propbind import CanTake, LocalIn, bind, classify, describe
 from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, example_ctl
 from .propfile import PropertySpec
-from .symbolic import SymbolicSystem, decide_reachability, trace_labels
+from .symbolic import SymbolicSystem, _prove_unreachable, trace_labels
 from .system import System, build_system
 
 __all__ = ["ENGINES", "PropertyResult", "check_property", "check_properties"]
@@ -223,28 +223,99 @@ def _canonical(system: System, part):
     return _rename(part, inverse), image
 
 
-def _bounded_search(symbolic: SymbolicSystem, predicate, depth_bound: int, timeout: float):
-    """Bounded model checking alone: the least depth up to ``depth_bound`` at which the target
-    holds, with the labels of the path, or None. No proof is attempted."""
-    started = time.perf_counter()
-    solver = z3.SolverFor("QF_FD", ctx=symbolic.context)
+class _Bmc:
+    """Bounded model checking of one target, depth after depth, resumable: the first depth at
+    which the target holds is the length of a shortest path to it."""
+
+    def __init__(self, symbolic: SymbolicSystem, predicate):
+        self.symbolic = symbolic
+        self.predicate = predicate
+        self.solver = z3.SolverFor("QF_FD", ctx=symbolic.context)
+        self.solver.set("random_seed", symbolic.seed)
+        self.solver.add(symbolic.at(symbolic.initial, 0))
+        self.depth = 0  # the next depth to ask about
+
+    def search(self, up_to: int | None, deadline: float):
+        """(depth, labels) of the first hit at a depth up to ``up_to`` (None: no limit), or None."""
+        symbolic = self.symbolic
+        while up_to is None or self.depth <= up_to:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise SolverUnknown(f"bounded search in {symbolic.system.name}", f"timeout at depth {self.depth}")
+            self.solver.set("timeout", max(1, int(left * 1000)))
+            answer = self.solver.check(self.predicate(symbolic.step_variables(self.depth)))
+            if answer == z3.unknown:
+                raise SolverUnknown(f"bounded search in {symbolic.system.name} at depth {self.depth}",
+                                    self.solver.reason_unknown())
+            if answer == z3.sat:
+                model = self.solver.model()
+                trace = [tuple(model.eval(v, model_completion=True).as_long() for v in symbolic.step_variables(t))
+                         for t in range(self.depth + 1)]
+                return self.depth, trace_labels(symbolic.system, trace)
+            self.solver.add(symbolic.transition_at(self.depth))
+            self.depth += 1
+        return None
+
+
+# Depths searched by BMC before Spacer is asked for a proof: most counterexamples of these
+# machines are shorter, and Spacer is slow to answer "reachable".
+BMC_PRELUDE = 12
+
+
+# k-induction is tried for k = 1 .. INDUCTION_DEPTH before Spacer: cheaper when it works.
+INDUCTION_DEPTH = 4
+
+
+def _k_inductive(symbolic: SymbolicSystem, predicate, deadline: float) -> int | None:
+    """The least k <= INDUCTION_DEPTH such that "not target" is k-inductive: no path of k
+    steps avoiding the target, through distinct states, ends in the target. With no target
+    state within BMC_PRELUDE >= k steps of the initial state (the base case), the target is
+    then unreachable."""
+    context = symbolic.context
+    widths = symbolic.widths
+    states = [[z3.BitVec(f"{instance.name}#{t}", width, context) for instance, width in
+               zip(symbolic.system.instances, widths)] for t in range(INDUCTION_DEPTH + 1)]
+    solver = z3.SolverFor("QF_FD", ctx=context)
     solver.set("random_seed", symbolic.seed)
-    solver.add(symbolic.at(symbolic.initial, 0))
-    for depth in range(depth_bound + 1):
-        left = timeout - (time.perf_counter() - started)
+    for k in range(1, INDUCTION_DEPTH + 1):
+        left = deadline - time.perf_counter()
         if left <= 0:
-            raise SolverUnknown(f"bounded search in {symbolic.system.name}", f"timeout after {timeout:g} s at depth {depth}")
+            return None
         solver.set("timeout", max(1, int(left * 1000)))
-        answer = solver.check(predicate(symbolic.step_variables(depth)))
+        # Path s_0 .. s_k: s_{k-1} -> s_k added now; s_{k-1} avoids the target; all distinct.
+        solver.add(z3.substitute(symbolic.transition, *zip(symbolic.current, states[k - 1]),
+                                 *zip(symbolic.next, states[k])))
+        solver.add(z3.Not(predicate(states[k - 1])))
+        for earlier in range(k):
+            solver.add(z3.Or([a != b for a, b in zip(states[earlier], states[k])]))
+        answer = solver.check(predicate(states[k]))
+        if answer == z3.unsat:
+            return k
         if answer == z3.unknown:
-            raise SolverUnknown(f"bounded search in {symbolic.system.name} at depth {depth}", solver.reason_unknown())
-        if answer == z3.sat:
-            model = solver.model()
-            trace = [tuple(model.eval(v, model_completion=True).as_long() for v in symbolic.step_variables(t))
-                     for t in range(depth + 1)]
-            return depth, trace_labels(symbolic.system, trace)
-        solver.add(symbolic.transition_at(depth))
+            return None
     return None
+
+
+def _decide_target(symbolic: SymbolicSystem, predicate, timeout: float):
+    """Reachable (with a shortest path) or proved unreachable (with the proof): BMC to
+    ``BMC_PRELUDE`` steps, then k-induction, then Spacer; when Spacer finds the target
+    reachable, BMC resumes until it meets it. Returns (depth, labels, proof text)."""
+    deadline = time.perf_counter() + timeout
+    if z3.is_false(z3.simplify(predicate(symbolic.current))):
+        return None, None, None  # no configuration shows it, even with every step free
+    bmc = _Bmc(symbolic, predicate)
+    found = bmc.search(BMC_PRELUDE, deadline)
+    if found is not None:
+        return found[0], found[1], None
+    k = _k_inductive(symbolic, predicate, deadline)
+    if k is not None:
+        return None, None, (f"k-induction: no target state within {BMC_PRELUDE} steps of the initial state, and no "
+                            f"path of {k} distinct steps avoiding it ends in it")
+    invariant = _prove_unreachable(symbolic, {"target": predicate}, max(0.001, deadline - time.perf_counter()), final=True)
+    if invariant is not None:
+        return None, None, "inductive invariant from Spacer: " + " ".join(invariant.split())
+    found = bmc.search(None, deadline)
+    return found[0], found[1], None
 
 
 def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, depth_bound: int | None = None):
@@ -278,18 +349,18 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, d
             position[old] = new
         symbolic = SymbolicSystem(restricted, seed=seed)
         expression = _z3_expression(symbolic, canonical, position)
+        predicate = symbolic.global_predicate(expression)
         if depth_bound is not None:
-            found = _bounded_search(symbolic, symbolic.global_predicate(expression), depth_bound, left)
+            found = _Bmc(symbolic, predicate).search(depth_bound, time.perf_counter() + left)
             if found is not None and (best is None or found[0] < best[0]):
                 best = (found[0], classes[canonical], found[1])
             continue
-        decision = decide_reachability(symbolic, {"target": symbolic.global_predicate(expression)},
-                                       timeout_seconds=left)["target"]
-        if decision.reachable:
-            if best is None or decision.depth < best[0]:
-                best = (decision.depth, classes[canonical], decision.labels or [])
-        elif decision.invariant is not None:
-            invariants.append(" ".join(decision.invariant.split()))
+        depth, labels, invariant = _decide_target(symbolic, predicate, left)
+        if depth is not None:
+            if best is None or depth < best[0]:
+                best = (depth, classes[canonical], labels)
+        elif invariant is not None:
+            invariants.append(invariant)
     sizes = "/".join(str(size) for size in sorted(cones))
     note = (f"{len(parts)} part{'s' if len(parts) != 1 else ''}, {len(classes)} up to symmetry, each on its cone of "
             f"influence ({sizes} of {len(system.instances)} instances)")
@@ -301,9 +372,10 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, d
         # system, then permute it back onto the part it stands for.
         trace = [System.permute(state, image) for state in lift_labels(system, labels)]
         return True, depth, trace_labels(system, trace), f"z3 bmc ({note})", None
-    evidence = ("inductive invariant" + ("s" if len(invariants) > 1 else "") + " from Spacer: " + "; ".join(invariants)
-                if invariants else "no configuration of the instances involved can show it, even with every step free")
-    return False, None, None, f"z3 spacer ({note})" if invariants else f"z3 structure ({note})", evidence
+    evidence = ("; ".join(invariants) if invariants
+                else "no configuration of the instances involved can show it, even with every step free")
+    methods = sorted({"k-induction" if proof.startswith("k-induction") else "spacer" for proof in invariants})
+    return False, None, None, f"z3 {' and '.join(methods) or 'structure'} ({note})", evidence
 
 
 def _holds_in(bound, state: tuple[int, ...], exploration: Exploration, index: int, labels_of: dict) -> bool:
@@ -544,6 +616,15 @@ def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, time
 def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int = 0, timeout: float = 60.0,
                      state_limit: int = CROSS_CHECK_STATE_LIMIT, depth_bound: int | None = None) -> list[PropertyResult]:
     """Bind every property first, so that all name errors are reported at once, then check."""
+    systems = validate(specs)
+    explorations = _Explorations()
+    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations, depth_bound)
+            for spec in specs]
+
+
+def validate(specs: list[PropertySpec]) -> dict:
+    """Bind every property to its system; ``InputError`` lists every problem of all of them.
+    Returns the systems built, to be passed on to ``check_property``."""
     systems: dict = {}
     problems: list[Problem] = []
     for spec in specs:
@@ -555,9 +636,7 @@ def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int 
             problems.extend(error.problems)
     if problems:
         raise InputError(problems)
-    explorations = _Explorations()
-    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations, depth_bound)
-            for spec in specs]
+    return systems
 
 
 def select(specs: list[PropertySpec], names: list[str]) -> list[PropertySpec]:

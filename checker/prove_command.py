@@ -11,8 +11,9 @@ from .outputs import OutputDirectory
 from .propfile import load_properties
 from .propreport import (prove_json, prove_markdown, prove_summary, render, requirements_json, requirements_markdown,
                          requirements_summary)
-from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select
-from .requirements import decide_requirements
+from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select, validate
+from .propfile import load_requirements
+from .requirements import decide_requirements, default_requirements_path
 
 __all__ = ["add_prove_commands", "run_prove", "run_requirements"]
 
@@ -74,10 +75,11 @@ def run_prove(arguments: argparse.Namespace) -> int:
     if problems:
         raise InputError(problems)
     specs = select(specs, arguments.property)
-    output = OutputDirectory(arguments.out)
-    output.claim()
     if arguments.bound is not None and arguments.bound < 0:
         raise InputError("--bound must not be negative")
+    validate(specs)  # every input problem is reported before anything is written
+    output = OutputDirectory(arguments.out)
+    output.claim()
     results = check_properties(specs, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout,
                                state_limit=arguments.state_limit, depth_bound=arguments.bound)
     settings = {**_settings(arguments), "bound": arguments.bound}
@@ -97,6 +99,8 @@ def run_requirements(arguments: argparse.Namespace) -> int:
     _check_options(arguments)
     if arguments.file is not None and not arguments.file.is_file():
         raise InputError(Problem(file=str(arguments.file), line=0, rule="file", message="no such requirements file"))
+    requirements = load_requirements(arguments.file or default_requirements_path())
+    validate([spec for requirement in requirements for side in requirement.sides.values() for spec in side.properties])
     output = OutputDirectory(arguments.out)
     output.claim()
     verdicts = decide_requirements(arguments.file, engine=arguments.engine, seed=arguments.seed,
