@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench.py            # everything (a few minutes)
     .venv/bin/python benchmarks/bench.py --quick    # fewer repetitions, smaller growth table
+    .venv/bin/python benchmarks/bench.py --gate     # only `swmc gate` against `swmc check`
 
 Figures are medians of several runs (wall-clock seconds) on whatever machine runs this;
 the README records the ones measured on the project's 2-core reference machine. Nothing
@@ -100,6 +101,78 @@ def mapping_growth(top: int) -> list[str]:
     return rows
 
 
+def _git(repository: Path, *arguments: str) -> None:
+    environment = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@swmc.invalid",
+                   "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@swmc.invalid"}
+    subprocess.run(["git", *arguments], cwd=repository, env=environment, check=True, stdout=subprocess.DEVNULL)
+
+
+def gate_versus_check(repetitions: int) -> list[str]:
+    """`swmc gate` over the shipped models and the draft's mapping against one `swmc check` of
+    the same files, in a scratch git repository, for three baselines: the same files (every
+    system and the mapping are equal on both sides and analysed once), one mapping entry
+    changed (the models are shared, the mapping is analysed on both sides), and every file
+    changed (a comment line at the top of each file shifts every line, so nothing is shared
+    and both sides are checked in full). The commands run in rounds, one of each per round,
+    so that a shared machine's changing load falls on all of them alike."""
+    swmc = shutil.which("swmc") or str(Path(sys.executable).with_name("swmc"))
+    with tempfile.TemporaryDirectory() as directory:
+        repository = Path(directory) / "repository"
+        (repository / "models" / "mappings").mkdir(parents=True)
+        mapping = "models/mappings/gap-analysis-2012.yaml"
+        originals = {f"models/{path.name}": path.read_text(encoding="utf-8") for path in builtin_model_paths()}
+        originals[mapping] = (builtin_models_dir() / "mappings" / "gap-analysis-2012.yaml").read_text(encoding="utf-8")
+        one_entry = originals[mapping].replace("  - scomo: dp.InstallingInactive\n    tr069: [du.Installing]",
+                                               "  - scomo: dp.InstallingInactive\n    tr069: []")
+        assert one_entry != originals[mapping]
+
+        def commit(contents: dict[str, str], tag: str | None) -> None:
+            for name, text in contents.items():
+                (repository / name).write_text(text, encoding="utf-8")
+            _git(repository, "add", "-A")
+            _git(repository, "commit", "-q", "--allow-empty", "-m", tag or "the shipped files")
+            if tag:
+                _git(repository, "tag", tag)
+
+        _git(repository, "init", "-q")
+        commit({name: f"# baseline\n{text}" for name, text in originals.items()}, "every-file")
+        commit({**originals, mapping: one_entry}, "one-entry")
+        commit(originals, None)  # the working tree: the shipped files
+
+        inputs = [name for name in originals if name != mapping] + ["--mapping", mapping]
+        commands = {
+            "check": ["check"],
+            "check-no-diagrams": ["check", "--no-diagrams"],
+            "gate-same": ["gate", "--baseline", "HEAD"],
+            "gate-one-entry": ["gate", "--baseline", "one-entry"],
+            "gate-every-file": ["gate", "--baseline", "every-file"],
+        }
+
+        def run(command: list[str]) -> float:
+            started = time.perf_counter()
+            completed = subprocess.run([swmc, *command, *inputs, "-o", str(Path(directory) / "out")], cwd=repository,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            if completed.returncode not in (0, 1):
+                raise SystemExit(f"swmc {' '.join(command)} failed with exit code {completed.returncode}")
+            return time.perf_counter() - started
+
+        for command in commands.values():  # warm the file-system cache once
+            run(command)
+        samples: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(repetitions):
+            for name, command in commands.items():
+                samples[name].append(run(command))
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    one_check = median["check-no-diagrams"]
+    rows = [f"| `swmc check` of the shipped models and the draft's mapping, diagrams included | {median['check']:.2f} s | |",
+            f"| the same with `--no-diagrams`: what a gate does per side | {one_check:.2f} s | 1.00 |"]
+    for name, label in (("gate-same", "`swmc gate`, baseline with the same files"),
+                        ("gate-one-entry", "`swmc gate`, baseline with one mapping entry changed"),
+                        ("gate-every-file", "`swmc gate`, baseline with every file changed: both sides checked in full")):
+        rows.append(f"| {label} | {median[name]:.2f} s | {median[name] / one_check:.2f} |")
+    return rows
+
+
 def compositions():
     models = {model.id: model for model in load_models(builtin_model_paths())}
     return models["scomo_device"], models["tr069_device"]
@@ -124,8 +197,15 @@ def explicit_at(composition, parameters, repetitions: int) -> tuple[int, float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--gate", action="store_true", help="only measure `swmc gate` against `swmc check`")
     arguments = parser.parse_args(argv)
     repetitions = 3 if arguments.quick else 5
+    if arguments.gate:
+        print("| gate against check | median | ratio to one check without diagrams |")
+        print("|---|---|---|")
+        for row in gate_versus_check(repetitions):
+            print(row)
+        return 0
     scomo, tr069 = compositions()
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
@@ -143,6 +223,12 @@ def main(argv=None) -> int:
         print(f"| explicit engine on tr069_device, {label}: {count:,} states | {seconds:.2f} s, "
               f"{count / seconds:,.0f} states/s |")
     print(f"| `swmc check --mapping gap-analysis-2012` on the two compositions, k = m = 2 | {mapping_end_to_end(repetitions):.2f} s |")
+    print()
+
+    print("| gate against check | median | ratio to one check without diagrams |")
+    print("|---|---|---|")
+    for row in gate_versus_check(repetitions):
+        print(row)
     print()
 
     print("| mapping | k = m | coverage, explicit engine | coverage, Z3 engine | simulations, explicit (both directions) | simulations, Z3 Datalog check | game pairs |")

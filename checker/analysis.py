@@ -225,8 +225,10 @@ def analyse(system: System, engine: str = "both", seed: int = 0, timeout: float 
     if deadlock_witness is not None:
         final = deadlock_witness[-1].state
         stuck_at = ", ".join(f"{name}={text.split(' ')[0]}" for name, text in final.items())
+        # One deadlock finding per system, and its identity names no state: which deadlocked
+        # state is shown first depends on the engine that found it (BFS order or Z3's model).
         findings.append(Finding(
-            id=f"{system.name}/-/deadlock/{stuck_at}", kind="deadlock", system=system.name, instance=None,
+            id=f"{system.name}/-/deadlock/reachable", kind="deadlock", system=system.name, instance=None,
             subject=stuck_at,
             message=(f"deadlock after {deadlock_depth} steps: no step is possible in {stuck_at}"
                      + (f" ({deadlock_count} deadlocked states in all)" if deadlock_count else "")),

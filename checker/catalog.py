@@ -10,7 +10,8 @@ from .composition import Composition, load_model
 from .errors import InputError, Problem
 from .model import Machine
 
-__all__ = ["builtin_models_dir", "builtin_model_paths", "load_models"]
+__all__ = ["builtin_models_dir", "builtin_model_paths", "display_name", "load_models", "resolve_model_path",
+           "resolve_mapping_path", "load_mappings"]
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +43,62 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def load_models(paths: list[Path]) -> list[Composition]:
-    """Load every file, collecting the problems of all of them before raising."""
+def load_models(paths: list[Path], names: list[str] | None = None) -> list[Composition]:
+    """Load every file, collecting the problems of all of them before raising.
+
+    ``names`` are the names the files are reported under (default: ``display_name``); the gate
+    gives repository-relative names, so that a file checked out at another revision reads the
+    same."""
     cache: dict[Path, Machine] = {}
     models: list[Composition] = []
     problems: list[Problem] = []
-    for path in paths:
+    for index, path in enumerate(paths):
+        name = names[index] if names is not None else display_name(path)
         if not path.is_file():
-            problems.append(Problem(file=str(path), line=0, rule="file", message="no such model file"))
+            problems.append(Problem(file=name, line=0, rule="file", message="no such model file"))
             continue
         try:
-            models.append(load_model(path, display_name(path), machine_cache=cache))
+            models.append(load_model(path, name, machine_cache=cache))
         except InputError as error:
             problems.extend(error.problems)
     if problems:
         raise InputError(problems)
     return models
+
+
+def resolve_model_path(path: Path) -> Path:
+    """``path`` itself if it exists, else the built-in model it names (``tr069-device``)."""
+    if path.exists():
+        return path
+    for candidate in builtin_model_paths():
+        if path.name in (candidate.name, candidate.stem):
+            return candidate
+    return path
+
+
+def resolve_mapping_path(path: Path) -> Path:
+    """``path`` itself if it exists, else the built-in mapping it names (``gap-analysis-2012``)."""
+    if path.exists():
+        return path
+    candidate = builtin_models_dir() / "mappings" / (path.name if path.suffix else f"{path.name}.yaml")
+    return candidate if candidate.exists() else path
+
+
+def load_mappings(paths: list[Path], names: list[str] | None = None) -> list:
+    """Load every mapping file (already resolved), collecting the problems of all of them;
+    ``names`` as for ``load_models``."""
+    from .mapping import load_mapping  # mapping imports this module
+
+    mappings, problems = [], []
+    for index, path in enumerate(paths):
+        name = names[index] if names is not None else None
+        if not path.is_file():
+            problems.append(Problem(file=name or str(path), line=0, rule="file", message="no such mapping file"))
+            continue
+        try:
+            mappings.append(load_mapping(path, name))
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    return mappings

@@ -15,12 +15,11 @@ from pathlib import Path
 
 from . import __version__
 from .analysis import ENGINES
-from .catalog import builtin_model_paths, builtin_models_dir, load_models
-from .coverage import add_behaviour, check_coverage
+from .catalog import builtin_model_paths, load_mappings, load_models, resolve_mapping_path, resolve_model_path
 from .errors import ExitCode, InputError, Problem, SwmcError
-from .mapping import load_mapping
-from .outputs import OutputDirectory
-from .parallel import analyse_all
+from .prove_command import add_prove_commands, run_prove, run_requirements
+from .outputs import OutputDirectory, write_atomically
+from .pipeline import Inputs, Settings, run_checks
 from .report import json_report, render_json, render_markdown, render_summary
 from .system import build_system
 
@@ -49,21 +48,40 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--param", type=_parameter, action="append", default=[], metavar="NAME=COUNT",
                              help="set any composition parameter")
 
+    def add_check_options(command):
+        """What check and gate share: the models and mappings, and how the engines run."""
+        command.add_argument("models", nargs="*", type=Path, metavar="MODEL",
+                             help="machine or composition files (default: the built-in models and the 2012 draft's mapping)")
+        add_model_options(command)
+        command.add_argument("--engine", choices=ENGINES, default="both", help="which engines decide reachability (default: both, which must agree)")
+        command.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+        command.add_argument("--timeout", type=float, default=60.0, help="Z3 time limit per system in seconds (default 60)")
+        command.add_argument("-o", "--out", type=Path, default=Path("out"), help="directory for reports (default ./out)")
+        command.add_argument("--no-mapping", action="store_true",
+                             help="with no MODEL, check the built-in models without the 2012 draft's mapping")
+        command.add_argument("--mapping", type=Path, action="append", default=[], metavar="FILE",
+                             help="also check a SCOMO-to-TR-069 mapping file (repeatable); a built-in one may be named "
+                                  "by its file name, e.g. gap-analysis-2012")
+
     check = commands.add_parser("check", help="explore models exhaustively and report what can and cannot happen")
-    check.add_argument("models", nargs="*", type=Path, metavar="MODEL",
-                       help="machine or composition files (default: the built-in models and the 2012 draft's mapping)")
-    add_model_options(check)
-    check.add_argument("--engine", choices=ENGINES, default="both", help="which engines decide reachability (default: both, which must agree)")
-    check.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    check.add_argument("--timeout", type=float, default=60.0, help="Z3 time limit per system in seconds (default 60)")
+    add_check_options(check)
     check.add_argument("--format", choices=("text", "json"), default="text", help="what to print on stdout (default text)")
-    check.add_argument("-o", "--out", type=Path, default=Path("out"), help="directory for reports and diagrams (default ./out)")
     check.add_argument("--no-diagrams", action="store_true", help="write no DOT or SVG files")
-    check.add_argument("--no-mapping", action="store_true",
-                       help="with no MODEL, check the built-in models without the 2012 draft's mapping")
-    check.add_argument("--mapping", type=Path, action="append", default=[], metavar="FILE",
-                       help="also check a SCOMO-to-TR-069 mapping file (repeatable); a built-in one may be named "
-                            "by its file name, e.g. gap-analysis-2012")
+
+    gate = commands.add_parser("gate", help="fail only when a change adds findings, compared with a baseline (for CI)")
+    add_check_options(gate)
+    gate.add_argument("--baseline", required=True, metavar="REF",
+                      help="a git revision of the repository holding the files (e.g. origin/main), or a findings file "
+                           "saved with --save or a report.json of swmc check")
+    gate.add_argument("--accepted", type=Path, metavar="FILE",
+                      help="acknowledged findings, a YAML list of {id, reason} (default: .swmc-accepted.yaml at the "
+                           "repository root, if present)")
+    gate.add_argument("--format", choices=("text", "json", "junit", "sarif", "markdown"), default="text",
+                      help="what to print on stdout (default text); every format is written to --out")
+    gate.add_argument("--save", type=Path, metavar="FILE",
+                      help="also save the findings of the working tree, to serve as a later --baseline")
+
+    add_prove_commands(commands)
 
     simulate = commands.add_parser("simulate", help="run a sequence of events on the executable machine and print each state")
     simulate.add_argument("model", type=Path, metavar="MODEL", help="a machine or composition file, or the name of a built-in model")
@@ -84,68 +102,34 @@ def _parameters(arguments) -> dict[str, int]:
     return values
 
 
-def _resolve_model(path: Path) -> Path:
-    if path.exists():
-        return path
-    for candidate in builtin_model_paths():
-        if path.name in (candidate.name, candidate.stem):
-            return candidate
-    return path
+def _settings(arguments) -> Settings:
+    return Settings(engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
 
 
-def _load_mappings(paths: list[Path]):
-    mappings, problems = [], []
-    for path in paths:
-        if not path.exists():
-            candidate = builtin_models_dir() / "mappings" / (path.name if path.suffix else f"{path.name}.yaml")
-            path = candidate if candidate.exists() else path
-        if not path.is_file():
-            problems.append(Problem(file=str(path), line=0, rule="file", message="no such mapping file"))
-            continue
-        try:
-            mappings.append(load_mapping(path))
-        except InputError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise InputError(problems)
-    return mappings
+def _input_paths(arguments) -> tuple[list[Path], list[Path]]:
+    """The model files and mapping files a check or a gate covers, built-in names resolved.
 
-
-def _mapping_sizes(parameters: dict[str, int]) -> tuple[int, int]:
-    """Children per unit and units for a mapping: the two sides must have as many of each."""
-    k, m = parameters.get("k"), parameters.get("m")
-    if k is not None and m is not None and k != m:
-        raise InputError(f"a mapping pairs Deployment Components with Execution Units one to one: -k {k} and -m {m} differ")
-    children = k if k is not None else m if m is not None else 2
-    parameters.setdefault("k", children)
-    parameters.setdefault("m", children)
-    return children, parameters.get("n", 1)
+    With nothing named, the shipped models are checked together with the 2012 draft's mapping."""
+    models = [resolve_model_path(path) for path in arguments.models] or builtin_model_paths()
+    mappings = arguments.mapping or ([] if arguments.models or arguments.no_mapping else [Path(DEFAULT_MAPPING)])
+    return models, [resolve_mapping_path(path) for path in mappings]
 
 
 def _check(arguments) -> int:
-    paths = [_resolve_model(path) for path in arguments.models] or builtin_model_paths()
-    models = load_models(paths)
+    model_paths, mapping_paths = _input_paths(arguments)
+    models = load_models(model_paths)
     parameters = _parameters(arguments)
-    # With nothing named, the shipped models are checked together with the 2012 draft's mapping.
-    mapping_paths = arguments.mapping or ([] if arguments.models or arguments.no_mapping else [Path(DEFAULT_MAPPING)])
-    mappings = _load_mappings(mapping_paths)
-    children, units = _mapping_sizes(parameters) if mappings else (0, 0)
+    inputs = Inputs(models, load_mappings(mapping_paths), parameters)
     output = OutputDirectory(arguments.out)
     output.claim()
 
-    systems = [build_system(model, parameters) for model in models]
-    analyses = analyse_all(systems, engine=arguments.engine, seed=arguments.seed, timeout=arguments.timeout)
-    analysed = {analysis.system.name: analysis for analysis in analyses}
-    coverages = [add_behaviour(check_coverage(mapping, parameters, seed=arguments.seed, timeout=arguments.timeout,
-                                              analysed=analysed, engine=arguments.engine), children, units,
-                               cross_check=arguments.engine != "explicit", seed=arguments.seed, timeout=arguments.timeout)
-                 for mapping in mappings]
-
-    settings = {"engine": arguments.engine, "seed": arguments.seed, "timeout_seconds": arguments.timeout,
-                "parameters": dict(sorted(parameters.items()))}
-    report = json_report(analyses, settings, coverages)
+    settings = _settings(arguments)
+    (run,) = run_checks([inputs], settings)
+    analyses, coverages = run.analyses, run.coverages
+    report_settings = settings.report(parameters)
+    report = json_report(analyses, report_settings, coverages)
     output.write("report.json", render_json(report))
-    output.write("report.md", render_markdown(analyses, settings, coverages))
+    output.write("report.md", render_markdown(analyses, report_settings, coverages))
     notes = []
     if not arguments.no_diagrams:
         from .diagrams import write_diagrams
@@ -162,10 +146,37 @@ def _check(arguments) -> int:
     return ExitCode.FINDINGS if report["summary"]["findings"] or report["summary"]["unmappable"] else ExitCode.OK
 
 
+def _gate(arguments) -> int:
+    from .gate import GateRequest, run_gate
+    from .gate_report import FORMATS, render, save_findings
+
+    if arguments.save is not None and arguments.save.is_dir():
+        raise InputError(Problem(file=str(arguments.save), line=0, rule="file", message="--save names a directory, not a file"))
+    model_paths, mapping_paths = _input_paths(arguments)
+    request = GateRequest(models=model_paths, mappings=mapping_paths, parameters=_parameters(arguments),
+                          settings=_settings(arguments), baseline=arguments.baseline, accepted=arguments.accepted,
+                          directory=Path.cwd())
+    # Everything that can be wrong with the input (files, REF, accepted file) is found here,
+    # before the output directory is touched.
+    outcome = run_gate(request)
+    output = OutputDirectory(arguments.out)
+    output.claim()
+    for name, file_name in FORMATS.items():
+        output.write(file_name, render(outcome, name))
+    if arguments.save is not None:
+        write_atomically(arguments.save, save_findings(outcome))
+    if arguments.format == "text":
+        sys.stdout.write(render(outcome, "text"))
+        sys.stdout.write(f"reports: {', '.join(str(arguments.out / name) for name in FORMATS.values())}\n")
+    else:
+        sys.stdout.write(render(outcome, arguments.format))
+    return ExitCode.OK if outcome.passed else ExitCode.FINDINGS
+
+
 def _simulate(arguments) -> int:
     from .executable import simulate
 
-    (model,) = load_models([_resolve_model(arguments.model)])
+    (model,) = load_models([resolve_model_path(arguments.model)])
     system = build_system(model, _parameters(arguments))
     return simulate(system, arguments.events, sys.stdout)
 
@@ -181,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if arguments.command == "check":
             return int(_check(arguments))
+        if arguments.command == "gate":
+            return int(_gate(arguments))
+        if arguments.command == "prove":
+            return int(run_prove(arguments))
+        if arguments.command == "requirements":
+            return int(run_requirements(arguments))
         return int(_simulate(arguments))
     except SwmcError as error:
         label = "error" if isinstance(error, InputError) else type(error).__name__

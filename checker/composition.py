@@ -10,6 +10,7 @@ composition of one component, so every engine and report handles both alike.
 from __future__ import annotations
 
 import logging
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = [
     "load_composition",
     "load_model",
     "is_composition_document",
+    "nested_display_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,13 @@ def load_composition(path: Path, display_name: str | None = None) -> Composition
     return composition_from_document(document, path, name)
 
 
+def nested_display_name(referrer: str, reference: str) -> str:
+    """How a file named inside another is reported: relative to the referring file's own name,
+    without ``..`` detours (``maps/../host.yaml`` reads ``host.yaml``), so that the same file
+    has one name however it is reached."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(Path(referrer).as_posix()), reference))
+
+
 def _split_dotted(text: Any) -> tuple[str, str] | None:
     if not isinstance(text, str) or text.count(".") != 1:
         return None
@@ -202,7 +211,7 @@ def composition_from_document(document: Any, path: Path, file: str,
                              candidates=[p.name for p in path.parent.glob("*.yaml")])
                 continue
             try:
-                machine = load_machine(machine_path, str(Path(file).parent / item["machine"]))
+                machine = load_machine(machine_path, nested_display_name(file, item["machine"]))
             except InputError as error:
                 nested_problems.extend(error.problems)
                 continue

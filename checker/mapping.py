@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog
-from .composition import Composition, _split_dotted, load_model
+from .composition import Composition, _split_dotted, load_model, nested_display_name
 from .errors import InputError, Problem
 from .loader import IDENTIFIER, ProblemCollector, _check_values
 from .model import Machine
@@ -272,7 +272,7 @@ def _load_side(document: dict, key: str, path: Path, file: str, problems: Proble
         candidates = [prefix + candidate.name for candidate in sorted(directory.glob("*.yaml"))] if directory.is_dir() else []
         problems.add(line_of(document, key), "unknown-file", f"`{key}`: composition file {text!r} does not exist", name=text, candidates=candidates)
         return None
-    display = catalog.display_name(target) if _is_builtin(target) else str(Path(file).parent / text)
+    display = catalog.display_name(target) if _is_builtin(target) else nested_display_name(file, text)
     try:
         return load_model(target, display, machine_cache=cache)
     except InputError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from checker import cli
+from checker import cli, pipeline
 from checker.errors import ExitCode
 from checker.outputs import MARKER
 
@@ -116,7 +116,7 @@ def test_unexpected_exception_exits_four(tmp_path, write_model, capsys, monkeypa
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(cli, "analyse_all", broken)
+    monkeypatch.setattr(pipeline, "analyse_all", broken)  # the analysis that `check` runs
     model = write_model("clean.yaml", CLEAN_MACHINE)
 
     code, _, stderr = run(capsys, "check", str(model), "-o", str(tmp_path / "out"), "--no-diagrams")

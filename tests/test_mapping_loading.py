@@ -232,7 +232,7 @@ def test_compositions_outside_the_builtin_directory_are_named_relative_to_the_ma
     """)
     mapping = load_mapping(path, display_name="maps/m.yaml")
     assert mapping.file == "maps/m.yaml"
-    assert mapping.scomo.file == "maps/../host.yaml"
+    assert mapping.scomo.file == "host.yaml"  # one name for one file, without a ../ detour
     assert mapping.unmapped_states() == [("host", "Down"), ("host", "Up")]
 
 

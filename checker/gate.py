@@ -1,0 +1,697 @@
+"""Gating a proposed change: does it add findings compared with a baseline?
+
+The gate checks the files of the working tree (the proposal) and the same files at a git
+revision or in a saved findings file (the baseline), reduces each side to a
+:class:`ResultSet`, and compares the two by the stable identity of each result, never by its
+message. A result only the proposal has is *new* and fails the gate, unless an
+acknowledgement in the accepted-findings file names it (*accepted*); one both sides have is
+*existing*; one only the baseline has is *fixed*. An acknowledgement that names no result of
+the proposal is *stale*: listed, so that the file can be tidied, but not a failure.
+
+Identities (docs/gate.md):
+
+- a model finding keeps the ``id`` of the check report, ``system/instance/kind/subject``
+  (``scomo_device[k=2,n=1]/dp1.dc1/unreachable-state/Orphan``); a deadlock is
+  ``system/-/deadlock/reachable``, one per system;
+- a property that does not hold (to come) is ``<its identity>/<verdict>``;
+- a mapping verdict that cannot be mapped is
+  ``mapping/<mapping id>/<side>/<state|operation>/<component>.<name>/<category>``
+  (``mapping/gap_analysis_2012/scomo/state/dp.Delivered/no-image``): the same element failing
+  for another reason is another result.
+
+Every result also names the *check* it belongs to: a model's finding category in one system,
+one state or operation of a mapping, later one property. The checks are what JUnit reports
+as test cases, passed or failed.
+
+Adding a source of results (the extension point). Each source is a function from a finished
+:class:`~checker.pipeline.CheckRun` to a :class:`ResultSet`, listed in ``RESULT_SOURCES``.
+Property verdicts (``swmc prove``) are meant to join as one more source: its run carries the
+verdicts, and :func:`property_results` turns objects with a stable ``name``, a ``file``, a
+``line`` and a ``status`` (``checker.prove.PropertyResult`` has them) into checks and
+results, with no change to the comparison or to any output format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any, Protocol
+
+from .analysis import SystemAnalysis, WitnessStep
+from .catalog import display_name, load_mappings, load_models
+from .errors import InputError, Problem
+from .gitrepo import extract_files, repository_root, resolve_revision
+from .loader import ProblemCollector
+from .pipeline import CheckRun, Inputs, Settings, run_checks
+from .yamlsource import line_of, load_yaml
+
+__all__ = [
+    "ACCEPTED_FILE",
+    "MODEL_CATEGORIES",
+    "RESULT_SOURCES",
+    "STATUSES",
+    "Acknowledgement",
+    "Check",
+    "GateOutcome",
+    "GateRequest",
+    "GatedResult",
+    "Location",
+    "Result",
+    "ResultSet",
+    "collect_results",
+    "compare",
+    "load_accepted",
+    "mapping_results",
+    "model_results",
+    "property_results",
+    "read_findings",
+    "run_gate",
+]
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_FILE = ".swmc-accepted.yaml"
+ACKNOWLEDGEMENT_KEYS = ("id", "reason")
+MODEL_CATEGORIES = ("unreachable-state", "unreachable-value", "deadlock", "stuck-transient")
+STATUSES = ("new", "existing", "accepted", "fixed")
+FINDINGS_FORMAT = "swmc-findings/1"
+WITNESS_LINES = 12  # a witness is summarised; the check report has it in full
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A line of an input file, named as the reports name it (repository-relative in a gate);
+    line 0 when only the file is known."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Location | None:
+        return None if not value else cls(file=str(value["file"]), line=int(value.get("line") or 0))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing that was checked, whether it failed or not (a JUnit test case)."""
+
+    id: str
+    suite: str  # "model scomo_device[k=2,n=1]", "mapping gap_analysis_2012", later "properties"
+    name: str
+    location: Location | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "suite": self.suite, "name": self.name,
+                "location": self.location.as_json() if self.location else None}
+
+    @classmethod
+    def from_json(cls, value: dict) -> Check:
+        return cls(id=value["id"], suite=value["suite"], name=value["name"], location=Location.from_json(value.get("location")))
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finding or a failed verdict, by its stable identity, with where it points."""
+
+    id: str
+    kind: str  # model-finding | mapping-verdict | property (to come)
+    category: str  # unreachable-state, no-image, ... : a SARIF rule
+    check: str  # the id of the Check it fails
+    subject: str
+    message: str
+    location: Location | None = None  # the entry behind the result
+    related: Location | None = None  # where its subject is defined, when that is elsewhere
+    witness: tuple[str, ...] = ()  # the first steps of a shortest behaviour showing it, as text
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "category": self.category, "check": self.check,
+                "subject": self.subject, "message": self.message,
+                "location": self.location.as_json() if self.location else None,
+                "related": self.related.as_json() if self.related else None,
+                "witness": list(self.witness)}
+
+    @classmethod
+    def from_json(cls, value: dict) -> Result:
+        return cls(id=value["id"], kind=value["kind"], category=value["category"], check=value["check"],
+                   subject=value.get("subject", ""), message=value.get("message", ""),
+                   location=Location.from_json(value.get("location")), related=Location.from_json(value.get("related")),
+                   witness=tuple(value.get("witness") or ()))
+
+
+@dataclass
+class ResultSet:
+    """The checks made and the results found on one side, each keyed by its identity."""
+
+    checks: dict[str, Check] = field(default_factory=dict)
+    results: dict[str, Result] = field(default_factory=dict)
+
+    def add_check(self, check: Check) -> None:
+        self.checks.setdefault(check.id, check)
+
+    def add_result(self, result: Result) -> None:
+        if result.id in self.results:
+            # Two inputs with one id (two models both called `device`): the first one counts.
+            log.warning("two results have the identity %s; only the first is compared", result.id)
+            return
+        self.results[result.id] = result
+
+    def merge(self, other: ResultSet) -> ResultSet:
+        for check in other.checks.values():
+            self.add_check(check)
+        for result in other.results.values():
+            self.add_result(result)
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        return {"checks": [check.as_json() for check in self.checks.values()],
+                "results": [self.results[identity].as_json() for identity in sorted(self.results)]}
+
+
+# --- the sources of results ---------------------------------------------------------------
+
+def witness_lines(steps: Iterable[WitnessStep] | None) -> tuple[str, ...]:
+    """A witness as short lines: the initial state, then each event and what it changed."""
+    lines = []
+    for number, step in enumerate(steps or ()):
+        if number == 0:
+            lines.append("0. initial: " + "; ".join(f"{name}: {text}" for name, text in step.state.items()))
+            continue
+        event = step.event + (f" with {', '.join(step.followers)}" if step.followers else "")
+        changed = "; ".join(f"{name}: {step.state[name]}" for name in step.changed) or "no change"
+        lines.append(f"{number}. {event} -> {changed}")
+    return tuple(lines[:WITNESS_LINES])
+
+
+def _file(name: str) -> str:
+    return PurePath(name).as_posix()
+
+
+def _state_location(machine, state: str) -> Location | None:
+    try:
+        return Location(_file(machine.file), machine.state(state).line)
+    except KeyError:
+        return None
+
+
+def _trigger_location(machine, trigger: str) -> Location | None:
+    for transition in machine.transitions:
+        if transition.trigger == trigger:
+            return Location(_file(machine.file), transition.line)
+    return None
+
+
+def _finding_location(analysis: SystemAnalysis, finding) -> Location:
+    """The state (or observable) entry of the machine file behind a model finding."""
+    system = analysis.system
+    fallback = Location(_file(system.composition.file))
+    if finding.kind == "deadlock":
+        # The first instance of the deadlocked state that is not at rest in a terminal state.
+        final = finding.witness[-1].state if finding.witness else {}
+        for instance in system.instances:
+            state = final.get(instance.name, "").split(" ")[0]
+            machine = instance.local.machine
+            if state and machine.state(state).kind != "terminal":
+                return _state_location(machine, state) or fallback
+        return fallback
+    instance = system.instance_named(finding.instance) if finding.instance else None
+    if instance is None:
+        return fallback
+    machine = instance.local.machine
+    if finding.kind == "unreachable-value":
+        name = finding.subject.split("=", 1)[0]
+        for observable in machine.observables:
+            if observable.name == name:
+                return Location(_file(machine.file), observable.line)
+        return fallback
+    return _state_location(machine, finding.subject) or fallback
+
+
+def model_check_id(system: str, category: str) -> str:
+    return f"model/{system}/{category}"
+
+
+def model_results(run: CheckRun) -> ResultSet:
+    """One check per system and finding category; one result per finding."""
+    results = ResultSet()
+    for analysis in run.analyses:
+        system = analysis.system
+        suite = f"model {system.name}"
+        for category in MODEL_CATEGORIES:
+            results.add_check(Check(id=model_check_id(system.name, category), suite=suite, name=category,
+                                    location=Location(_file(system.composition.file))))
+        for finding in analysis.findings:
+            results.add_result(Result(
+                id=finding.id, kind="model-finding", category=finding.kind,
+                check=model_check_id(system.name, finding.kind), subject=finding.subject, message=finding.message,
+                location=_finding_location(analysis, finding), witness=witness_lines(finding.witness)))
+    return results
+
+
+def mapping_check_id(mapping: str, side: str, what: str, component: str, name: str) -> str:
+    return f"mapping/{mapping}/{side}/{what}/{component}.{name}"
+
+
+def _verdict_locations(mapping, verdict) -> tuple[Location, Location | None]:
+    """The mapping entry behind a verdict (or, without one, the pairing of its component), and
+    where the element itself is defined in its machine file."""
+    file = _file(mapping.file)
+    if verdict.side == "scomo":
+        pair = next((pair for pair in mapping.machines if pair.scomo == verdict.component), None)
+        machine = mapping.scomo.component(verdict.component).machine
+        entry = (mapping.state_entry(verdict.component, verdict.name) if verdict.what == "state"
+                 else mapping.operation_entry(verdict.component, verdict.name))
+    else:
+        pair = next((pair for pair in mapping.machines if pair.tr069 == verdict.component), None)
+        machine = mapping.tr069.component(verdict.component).machine
+        entry = None  # a mapping has entries for SCOMO elements only
+    if entry is not None:
+        location = Location(file, entry.line)
+    else:
+        location = Location(file, pair.line if pair is not None else 0)
+    defined = _state_location(machine, verdict.name) if verdict.what == "state" else _trigger_location(machine, verdict.name)
+    return location, defined
+
+
+def mapping_results(run: CheckRun) -> ResultSet:
+    """One check per state and operation of each mapping; one result per unmappable one."""
+    results = ResultSet()
+    for coverage in run.coverages:
+        mapping = coverage.mapping
+        for verdict in coverage.verdicts:
+            check_id = mapping_check_id(mapping.id, verdict.side, verdict.what, verdict.component, verdict.name)
+            location, defined = _verdict_locations(mapping, verdict)
+            results.add_check(Check(id=check_id, suite=f"mapping {mapping.id}",
+                                    name=f"{verdict.side} {verdict.what} {verdict.component}.{verdict.name}",
+                                    location=location))
+            if verdict.mappable:
+                continue
+            results.add_result(Result(
+                id=f"{check_id}/{verdict.category}", kind="mapping-verdict", category=verdict.category, check=check_id,
+                subject=f"{verdict.component}.{verdict.name}",
+                message=f"{verdict.side} {verdict.what} {verdict.component}.{verdict.name}: {verdict.category} ({verdict.rule})",
+                location=location, related=defined if defined != location else None,
+                witness=witness_lines(verdict.witness)))
+    return results
+
+
+class NamedVerdict(Protocol):
+    """What a property checker exposes per property (``swmc prove``'s ``PropertyResult``): a
+    stable name, the file and line the property is written at, and its verdict as ``status``
+    (or ``verdict``); optionally an ``identity``, a ``witness`` and an ``evidence`` text."""
+
+    name: str
+    file: str
+    line: int
+
+
+PASSING_VERDICTS = ("holds",)
+
+
+def property_results(verdicts: Iterable[NamedVerdict]) -> ResultSet:
+    """One check per property (its ``identity``, else ``property/<name>``); one result per
+    property whose verdict is not ``holds``, identified as ``<check>/<verdict>`` so that
+    "violated", "unknown" and a bounded "no-violation-up-to" are different results."""
+    results = ResultSet()
+    for verdict in verdicts:
+        check_id = getattr(verdict, "identity", None) or f"property/{verdict.name}"
+        status = getattr(verdict, "status", None) or verdict.verdict
+        location = Location(_file(verdict.file), verdict.line)
+        results.add_check(Check(id=check_id, suite="properties", name=verdict.name, location=location))
+        if status in PASSING_VERDICTS:
+            continue
+        evidence = getattr(verdict, "evidence", "")
+        results.add_result(Result(
+            id=f"{check_id}/{status}", kind="property", category=f"property-{status}", check=check_id,
+            subject=verdict.name, message=f"property {verdict.name}: {status}" + (f" ({evidence})" if evidence else ""),
+            location=location, witness=witness_lines(getattr(verdict, "witness", None))))
+    return results
+
+
+# The sources the gate compares, in order; a source of property verdicts joins this list.
+RESULT_SOURCES: list[Callable[[CheckRun], ResultSet]] = [model_results, mapping_results]
+
+
+def collect_results(run: CheckRun) -> ResultSet:
+    results = ResultSet()
+    for source in RESULT_SOURCES:
+        results.merge(source(run))
+    return results
+
+
+# --- saved findings -------------------------------------------------------------------------
+
+def findings_document(results: ResultSet, settings: dict[str, Any]) -> dict[str, Any]:
+    """What ``swmc gate --save`` writes: the proposal's checks and results."""
+    from . import __version__
+
+    return {"format": FINDINGS_FORMAT, "tool": {"name": "swmc", "version": __version__}, "settings": settings,
+            **results.as_json()}
+
+
+def _json_witness_lines(steps: list[dict] | None) -> tuple[str, ...]:
+    lines = []
+    for step in steps or ():
+        states = "; ".join(f"{name}: {text}" for name, text in (step.get("state") or {}).items()) or "no change"
+        if step.get("event") is None:
+            lines.append(f"{step.get('step', 0)}. initial: {states}")
+        else:
+            followers = step.get("with") or []
+            event = step["event"] + (f" with {', '.join(followers)}" if followers else "")
+            lines.append(f"{step.get('step')}. {event} -> {states}")
+    return tuple(lines[:WITNESS_LINES])
+
+
+def _results_of_check_report(document: dict) -> ResultSet:
+    """The results of a ``report.json`` of ``swmc check`` (which has no line numbers)."""
+    results = ResultSet()
+    for system in document.get("systems", []):
+        for category in MODEL_CATEGORIES:
+            results.add_check(Check(id=model_check_id(system["id"], category), suite=f"model {system['id']}", name=category,
+                                    location=Location(_file(system["file"]))))
+        for finding in system.get("findings", []):
+            identity = finding["id"]
+            if finding["kind"] == "deadlock":  # reports before the identity named no state
+                identity = f"{system['id']}/-/deadlock/reachable"
+            results.add_result(Result(
+                id=identity, kind="model-finding", category=finding["kind"],
+                check=model_check_id(system["id"], finding["kind"]), subject=finding.get("subject", ""),
+                message=finding.get("message", ""), location=Location(_file(system["file"])),
+                witness=_json_witness_lines(finding.get("witness"))))
+    for mapping in document.get("mappings", []):
+        for verdict in mapping.get("verdicts", []):
+            check_id = mapping_check_id(mapping["id"], verdict["side"], verdict["what"], verdict["component"], verdict["name"])
+            results.add_check(Check(id=check_id, suite=f"mapping {mapping['id']}",
+                                    name=f"{verdict['side']} {verdict['what']} {verdict['component']}.{verdict['name']}",
+                                    location=Location(_file(mapping["file"]))))
+            if verdict["mappable"]:
+                continue
+            results.add_result(Result(
+                id=f"{check_id}/{verdict['category']}", kind="mapping-verdict", category=verdict["category"], check=check_id,
+                subject=f"{verdict['component']}.{verdict['name']}",
+                message=f"{verdict['side']} {verdict['what']} {verdict['component']}.{verdict['name']}: "
+                        f"{verdict['category']} ({verdict['rule']})",
+                location=Location(_file(mapping["file"])), witness=_json_witness_lines(verdict.get("witness"))))
+    return results
+
+
+def read_findings(path: Path, name: str) -> tuple[ResultSet, dict[str, Any]]:
+    """The results and settings of a saved findings file, a gate report or a check report."""
+    def problem(message: str, line: int = 0) -> InputError:
+        return InputError(Problem(file=name, line=line, rule="baseline-file", message=message))
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise problem(f"cannot read: {error}") from None
+    except json.JSONDecodeError as error:
+        raise problem(f"not JSON: {error.msg}", error.lineno) from None
+    kind = document.get("format") if isinstance(document, dict) else None
+    try:
+        if kind == FINDINGS_FORMAT:
+            results = ResultSet()
+            for check in document["checks"]:
+                results.add_check(Check.from_json(check))
+            for result in document["results"]:
+                results.add_result(Result.from_json(result))
+        elif kind == "swmc-gate-report/1":
+            # The proposal of that gate: every result but those it reported fixed.
+            results = ResultSet()
+            for check in document["checks"]:
+                results.add_check(Check.from_json(check))
+            for result in document["results"]:
+                if result["status"] != "fixed":
+                    results.add_result(Result.from_json(result))
+        elif kind == "swmc-check-report/1":
+            results = _results_of_check_report(document)
+        else:
+            raise problem(f"format {kind!r} is not a findings file ({FINDINGS_FORMAT}), a gate report or a check report")
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, InputError):
+            raise
+        raise problem(f"malformed {kind} document: {type(error).__name__} {error}") from None
+    return results, document.get("settings") or {}
+
+
+# --- acknowledgements -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """A known finding that should no longer block, and why."""
+
+    id: str
+    reason: str
+    location: Location
+
+
+def load_accepted(path: Path, name: str) -> list[Acknowledgement]:
+    """Read an accepted-findings file: a YAML list of {id, reason}, both non-empty text."""
+    try:
+        document = load_yaml(path, name)
+    except InputError as error:
+        if [problem.message for problem in error.problems] == ["empty file"]:
+            return []  # a file with nothing acknowledged yet (or only comments) is valid
+        raise
+    problems = ProblemCollector(name)
+    if not isinstance(document, list):
+        problems.add(line_of(document) or 1, "accepted-shape", "an accepted-findings file is a list of {id, reason}")
+        problems.raise_if_any()
+    acknowledgements: list[Acknowledgement] = []
+    first_line: dict[str, int] = {}
+    for index, item in enumerate(document):
+        line = line_of(document, index)
+        if not isinstance(item, dict):
+            problems.add(line, "accepted-shape", "an acknowledgement is a mapping with `id` and `reason`")
+            continue
+        problems.unknown_keys(item, ACKNOWLEDGEMENT_KEYS, "an acknowledgement")
+        values = {}
+        for key in ACKNOWLEDGEMENT_KEYS:
+            value = item.get(key)
+            if not isinstance(value, str) or not value.strip():
+                problems.add(line_of(item, key) if key in item else line, f"missing-{key}",
+                             f"an acknowledgement needs a non-empty `{key}`" + (" saying why the finding is accepted" if key == "reason" else ""))
+            else:
+                values[key] = value.strip()
+        if len(values) != len(ACKNOWLEDGEMENT_KEYS):
+            continue
+        identity = values["id"]
+        if identity in first_line:
+            problems.add(line_of(item, "id"), "duplicate-id", f"{identity!r} is already acknowledged (line {first_line[identity]})",
+                         name=identity)
+            continue
+        first_line[identity] = line
+        acknowledgements.append(Acknowledgement(id=identity, reason=values["reason"], location=Location(_file(name), line)))
+    problems.raise_if_any()
+    return acknowledgements
+
+
+# --- the comparison -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GatedResult:
+    result: Result
+    status: str  # new | existing | accepted | fixed
+    baseline_state: str  # SARIF's: new | unchanged | absent
+    reason: str | None = None  # the acknowledgement's, when accepted
+    acknowledged_at: Location | None = None
+
+
+@dataclass
+class GateOutcome:
+    settings: dict[str, Any]
+    baseline: dict[str, Any]  # how the baseline was obtained: see docs/gate.md
+    accepted_file: str | None
+    results: list[GatedResult]  # by identity
+    stale: list[Acknowledgement]
+    checks: list[Check]
+    proposal: ResultSet
+    # Files named by locations that are not files of the repository (a built-in model of an
+    # installed swmc, a model given from elsewhere): SARIF can point at no line of them.
+    outside_repository: frozenset[str] = frozenset()
+
+    def with_status(self, status: str) -> list[GatedResult]:
+        return [gated for gated in self.results if gated.status == status]
+
+    @property
+    def passed(self) -> bool:
+        return not self.with_status("new")
+
+    def check_failures(self) -> dict[str, list[GatedResult]]:
+        failures: dict[str, list[GatedResult]] = {}
+        for gated in self.with_status("new"):
+            failures.setdefault(gated.result.check, []).append(gated)
+        return failures
+
+
+def compare(proposal: ResultSet, baseline: ResultSet,
+            acknowledgements: list[Acknowledgement]) -> tuple[list[GatedResult], list[Acknowledgement], list[Check]]:
+    """Classify every result of both sides by identity; return them, the stale
+    acknowledgements and the checks (the proposal's, then those only fixed results name)."""
+    acknowledged = {acknowledgement.id: acknowledgement for acknowledgement in acknowledgements}
+    gated = []
+    for identity, result in proposal.results.items():
+        state = "unchanged" if identity in baseline.results else "new"
+        acknowledgement = acknowledged.get(identity)
+        if acknowledgement is not None:
+            gated.append(GatedResult(result, "accepted", state, acknowledgement.reason, acknowledgement.location))
+        else:
+            gated.append(GatedResult(result, "existing" if state == "unchanged" else "new", state))
+    for identity, result in baseline.results.items():
+        if identity not in proposal.results:
+            gated.append(GatedResult(result, "fixed", "absent"))
+    gated.sort(key=lambda item: item.result.id)
+    stale = [acknowledgement for acknowledgement in acknowledgements if acknowledgement.id not in proposal.results]
+    checks = dict(proposal.checks)
+    for item in gated:
+        if item.status == "fixed" and item.result.check not in checks:
+            # A check that no longer exists (its state was removed): kept, passing, to show the fix.
+            checks[item.result.check] = baseline.checks.get(item.result.check) or Check(
+                id=item.result.check, suite=item.result.check.split("/")[0], name=item.result.check,
+                location=item.result.location)
+    return gated, stale, list(checks.values())
+
+
+# --- running a gate -------------------------------------------------------------------------
+
+@dataclass
+class GateRequest:
+    models: list[Path]
+    mappings: list[Path]
+    parameters: dict[str, int]
+    settings: Settings
+    baseline: str  # a git revision, or the path of a saved findings file
+    accepted: Path | None = None  # default: ACCEPTED_FILE at the repository root, if present
+    directory: Path = field(default_factory=Path.cwd)  # where the command runs
+
+
+def _relative_name(path: Path, root: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _names(paths: list[Path], root: Path) -> list[str]:
+    """Repository-relative names for files in the repository (the same on both sides); others
+    keep the name a check gives them."""
+    return [_relative_name(path, root) or display_name(path) for path in paths]
+
+
+def _acknowledgements(request: GateRequest, root: Path) -> tuple[list[Acknowledgement], str | None]:
+    if request.accepted is not None:
+        path = request.accepted if request.accepted.is_absolute() else request.directory / request.accepted
+        name = (_relative_name(path, root) if path.is_file() else None) or str(request.accepted)
+        if not path.is_file():
+            raise InputError(Problem(file=name, line=0, rule="file", message="no such accepted-findings file"))
+        return load_accepted(path, name), name
+    default = root / ACCEPTED_FILE
+    if default.is_file():
+        name = ACCEPTED_FILE  # repository-relative, like every location
+        return load_accepted(default, name), name
+    return [], None
+
+
+def _check_same_parameters(saved: dict[str, Any], settings: dict[str, Any], name: str) -> None:
+    saved_parameters = saved.get("parameters")
+    if saved_parameters is not None and saved_parameters != settings["parameters"]:
+        raise InputError(Problem(
+            file=name, line=0, rule="baseline-settings",
+            message=f"the saved findings were made with parameters {saved_parameters}, this gate uses "
+                    f"{settings['parameters']}: identities name the parameters, so compare like with like"))
+
+
+def run_gate(request: GateRequest) -> GateOutcome:
+    """Check the proposal and the baseline and compare them. Every problem with the input
+    (files, the revision, the accepted-findings file) raises InputError before any analysis."""
+    directory = request.directory.resolve()
+    root = repository_root(directory)
+    saved = Path(request.baseline)
+    saved = saved if saved.is_absolute() else directory / saved
+    from_file = saved.is_file()
+    commit = None
+    if not from_file:
+        if root is None:
+            raise InputError(Problem(file="<command line>", line=0, rule="baseline",
+                                     message=f"--baseline {request.baseline!r} is no findings file, and {directory} is not "
+                                             "in a git repository to read a revision from"))
+        commit = resolve_revision(root, request.baseline)
+    base = root or directory
+
+    model_names, mapping_names = _names(request.models, base), _names(request.mappings, base)
+    proposal = Inputs(load_models(request.models, model_names), load_mappings(request.mappings, mapping_names),
+                      dict(request.parameters))
+    acknowledgements, accepted_name = _acknowledgements(request, base)
+    settings = request.settings.report(proposal.parameters)
+
+    if from_file:
+        baseline_results, saved_settings = read_findings(saved, request.baseline)
+        _check_same_parameters(saved_settings, settings, request.baseline)
+        (run,) = run_checks([proposal], request.settings)
+        proposal_results = collect_results(run)
+        description = {"kind": "findings-file", "ref": request.baseline, "commit": None, "status": "read",
+                       "missing_files": [], "problems": []}
+    else:
+        proposal_results, baseline_results, description = _against_revision(
+            request, proposal, root, commit, model_names, mapping_names)
+
+    results, stale, checks = compare(proposal_results, baseline_results, acknowledgements)
+    outcome = GateOutcome(settings=settings, baseline=description, accepted_file=accepted_name, results=results,
+                          stale=stale, checks=checks, proposal=proposal_results,
+                          outside_repository=_outside(base, results, acknowledgements))
+    log.info("gate against %s: %s", request.baseline,
+             ", ".join(f"{len(outcome.with_status(status))} {status}" for status in STATUSES))
+    return outcome
+
+
+def _outside(root: Path, results: list[GatedResult], acknowledgements: list[Acknowledgement]) -> frozenset[str]:
+    named = {location.file for gated in results if gated.status != "fixed"
+             for location in (gated.result.location, gated.result.related) if location is not None}
+    named |= {acknowledgement.location.file for acknowledgement in acknowledgements}
+    return frozenset(name for name in named
+                     if PurePath(name).is_absolute() or name.split("/")[0] == ".." or not (root / name).is_file())
+
+
+def _against_revision(request: GateRequest, proposal: Inputs, root: Path, commit: str,
+                      model_names: list[str], mapping_names: list[str]) -> tuple[ResultSet, ResultSet, dict[str, Any]]:
+    """Check both sides, the baseline from the files of ``commit`` in a temporary directory."""
+    paths = request.models + request.mappings
+    in_repository = {name for path, name in zip(paths, model_names + mapping_names) if _relative_name(path, root) is not None}
+    description = {"kind": "git", "ref": request.baseline, "commit": commit, "status": "checked",
+                   "missing_files": [], "problems": []}
+    with tempfile.TemporaryDirectory(prefix="swmc-baseline-") as temporary:
+        written = extract_files(root, commit, Path(temporary), also=in_repository)
+
+        def at_baseline(paths: list[Path], names: list[str]) -> tuple[list[Path], list[str]]:
+            kept_paths, kept_names = [], []
+            for path, name in zip(paths, names):
+                if name in in_repository:
+                    if name not in written:
+                        description["missing_files"].append(name)  # new in the proposal: all its results are new
+                        continue
+                    path = Path(temporary, *PurePath(name).parts)
+                kept_paths.append(path)  # a file outside the repository is the same on both sides
+                kept_names.append(name)
+            return kept_paths, kept_names
+
+        baseline_models, baseline_mappings = at_baseline(request.models, model_names), at_baseline(request.mappings, mapping_names)
+        sides = [proposal]
+        try:
+            sides.append(Inputs(load_models(*baseline_models), load_mappings(*baseline_mappings), dict(proposal.parameters)))
+        except InputError as error:
+            # A baseline that does not load has no findings to compare with: everything the
+            # proposal has counts as new, so that the gate never passes what it could not compare.
+            log.warning("the files at %s do not load; every result of the proposal counts as new", request.baseline)
+            description["status"] = "invalid"
+            description["problems"] = [str(problem) for problem in error.problems]
+        runs = run_checks(sides, request.settings)
+    baseline_results = collect_results(runs[1]) if len(runs) > 1 else ResultSet()
+    return collect_results(runs[0]), baseline_results, description

@@ -1,0 +1,389 @@
+"""`swmc gate` end to end, in temporary git repositories: a change that adds a finding fails
+with exactly that finding at the right file and line, one that removes a finding passes and
+reports it fixed, acknowledged findings pass, stale acknowledgements are listed, and bad
+input (a revision, an accepted-findings file) is exit code 2 with nothing written.
+
+The repositories hold copies of the shipped compositions and the 2012 draft's mapping; the
+gate runs with k = m = 1 and, where both engines are not the point, the explicit engine
+alone, so that each gate takes well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from checker import cli
+from checker.catalog import builtin_models_dir
+from checker.errors import ExitCode
+
+MAPPING = "models/mappings/gap-analysis-2012.yaml"
+INPUTS = ["models/scomo-device.yaml", "models/tr069-device.yaml", "--mapping", MAPPING]
+FAST = ["-k", "1", "-m", "1", "--engine", "explicit"]
+NEW_GAP = "mapping/gap_analysis_2012/scomo/state/dp.InstallingInactive/no-image"
+# Fixed identities and dates make the commits, and so the reports, the same on every run.
+GIT_ENVIRONMENT = {"GIT_AUTHOR_NAME": "swmc tests", "GIT_AUTHOR_EMAIL": "tests@swmc.invalid",
+                   "GIT_COMMITTER_NAME": "swmc tests", "GIT_COMMITTER_EMAIL": "tests@swmc.invalid",
+                   "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
+                   "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(repository: Path, *arguments: str) -> str:
+    completed = subprocess.run(["git", *arguments], cwd=repository, env={**os.environ, **GIT_ENVIRONMENT},
+                               capture_output=True, text=True, check=True)
+    return completed.stdout
+
+
+def make_repository(path: Path) -> Path:
+    """A git repository with the shipped models and the draft's mapping, committed."""
+    (path / "models" / "mappings").mkdir(parents=True)
+    for model in builtin_models_dir().glob("*.yaml"):
+        shutil.copy(model, path / "models" / model.name)
+    shutil.copy(builtin_models_dir() / "mappings" / "gap-analysis-2012.yaml", path / MAPPING)
+    git(path, "init", "-q", "-b", "main")
+    commit_all(path, "baseline")
+    return path
+
+
+def commit_all(repository: Path, message: str) -> None:
+    git(repository, "add", "-A")
+    git(repository, "commit", "-q", "-m", message)
+
+
+def unmap(repository: Path, state: str = "InstallingInactive") -> int:
+    """Map the SCOMO state dp.<state> to nothing; return the line of its entry."""
+    path = repository / MAPPING
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    entry = lines.index(f"  - scomo: dp.{state}\n")
+    assert lines[entry + 1].startswith("    tr069: [du.")
+    lines[entry + 1] = "    tr069: []\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    return entry + 1
+
+
+@pytest.fixture
+def repository(tmp_path):
+    return make_repository(tmp_path / "repository")
+
+
+def gate(capsys, monkeypatch, repository: Path, *arguments: str, out: str = "gate-out"):
+    """Run `swmc gate` in the repository; return the exit code, stdout, stderr and the JSON report."""
+    monkeypatch.chdir(repository)
+    code = cli.main(["gate", *arguments, "-o", str(repository.parent / out)])
+    captured = capsys.readouterr()
+    report_path = repository.parent / out / "gate.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() and code in (0, 1) else None
+    return code, captured.out, captured.err, report
+
+
+def statuses(report: dict) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for result in report["results"]:
+        grouped.setdefault(result["status"], []).append(result["id"])
+    return grouped
+
+
+def test_an_unchanged_working_tree_passes_with_every_finding_existing(repository, capsys, monkeypatch):
+    code, stdout, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.OK
+    assert report["passed"] is True
+    assert set(statuses(report)) == {"existing"}
+    assert report["summary"]["existing"] == len(report["results"]) > 0
+    assert report["baseline"] == {"kind": "git", "ref": "HEAD", "commit": git(repository, "rev-parse", "HEAD").strip(),
+                                  "status": "checked", "missing_files": [], "problems": []}
+    assert "passed: the change adds no finding" in stdout
+
+
+def test_a_state_mapped_to_nothing_fails_with_exactly_that_finding_at_its_entry(repository, capsys, monkeypatch):
+    line = unmap(repository)
+
+    code, stdout, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert statuses(report)["new"] == [NEW_GAP]
+    (new,) = [result for result in report["results"] if result["status"] == "new"]
+    assert new["location"] == {"file": MAPPING, "line": line}
+    assert new["related"]["file"] == "models/scomo-delivery-package.yaml"
+    assert new["witness"][0].startswith("0. initial: ")  # a shortest SCOMO behaviour reaching the state
+    assert f"new: {MAPPING}:{line}: no-image: {NEW_GAP}" in stdout
+    assert git(repository, "status", "--porcelain") == f" M {MAPPING}\n", "the gate must not touch the working tree or index"
+
+    out = repository.parent / "gate-out"
+    sarif = json.loads((out / "gate.sarif").read_text(encoding="utf-8"))
+    (run,) = sarif["runs"]
+    errors = [result for result in run["results"] if result["level"] == "error"]
+    assert [result["partialFingerprints"]["swmcIdentity/v1"] for result in errors] == [NEW_GAP]
+    physical = errors[0]["locations"][0]["physicalLocation"]
+    assert physical == {"artifactLocation": {"uri": MAPPING, "uriBaseId": "SRCROOT"}, "region": {"startLine": line}}
+    assert errors[0]["baselineState"] == "new"
+    assert (repository / MAPPING).read_text(encoding="utf-8").splitlines()[line - 1] == "  - scomo: dp.InstallingInactive"
+
+    junit = ElementTree.parse(out / "gate.junit.xml").getroot()
+    failed = [case for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert [case.get("name") for case in failed] == ["scomo state dp.InstallingInactive"]
+    assert failed[0].get("file") == MAPPING and failed[0].get("line") == str(line)
+    assert junit.get("failures") == "1"
+
+    markdown = (out / "gate.md").read_text(encoding="utf-8")
+    assert markdown.startswith("## swmc gate: failed")
+    assert f"`{NEW_GAP}` at `{MAPPING}:{line}`" in markdown
+    assert "0. initial: " in markdown
+
+
+def test_a_change_that_removes_a_finding_passes_and_reports_it_fixed(repository, capsys, monkeypatch):
+    unmap(repository)
+    commit_all(repository, "a baseline with one gap more")
+    git(repository, "checkout", "-q", "HEAD~1", "--", MAPPING)  # the proposal maps the state again
+
+    code, stdout, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.OK
+    assert statuses(report)["fixed"] == [NEW_GAP]
+    assert "new" not in statuses(report)
+    (fixed,) = [result for result in report["results"] if result["status"] == "fixed"]
+    assert fixed["baseline_state"] == "absent"
+    assert f"fixed: {MAPPING}:" in stdout
+    sarif = json.loads((repository.parent / "gate-out" / "gate.sarif").read_text(encoding="utf-8"))
+    assert NEW_GAP not in {result["partialFingerprints"]["swmcIdentity/v1"] for result in sarif["runs"][0]["results"]}
+    assert "### Fixed" in (repository.parent / "gate-out" / "gate.md").read_text(encoding="utf-8")
+
+
+def test_an_acknowledged_finding_passes_and_a_stale_acknowledgement_is_listed(repository, capsys, monkeypatch):
+    unmap(repository)
+    (repository / ".swmc-accepted.yaml").write_text(textwrap.dedent(f"""\
+        # findings we know about
+        - id: {NEW_GAP}
+          reason: TR-069 has no inactive install in progress to show it in.
+        - id: mapping/gap_analysis_2012/scomo/state/dp.Gone/no-image
+          reason: the state was removed long ago
+    """), encoding="utf-8")
+
+    code, stdout, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.OK
+    assert report["accepted_file"] == ".swmc-accepted.yaml"
+    assert statuses(report)["accepted"] == [NEW_GAP]
+    (accepted,) = [result for result in report["results"] if result["status"] == "accepted"]
+    assert accepted["reason"] == "TR-069 has no inactive install in progress to show it in."
+    assert accepted["acknowledged_at"] == {"file": ".swmc-accepted.yaml", "line": 2}
+    assert report["stale"] == [{"id": "mapping/gap_analysis_2012/scomo/state/dp.Gone/no-image",
+                                "reason": "the state was removed long ago",
+                                "location": {"file": ".swmc-accepted.yaml", "line": 4}}]
+    assert "stale: .swmc-accepted.yaml:4: mapping/gap_analysis_2012/scomo/state/dp.Gone/no-image" in stdout
+    sarif = json.loads((repository.parent / "gate-out" / "gate.sarif").read_text(encoding="utf-8"))
+    (suppressed,) = [result for result in sarif["runs"][0]["results"] if "suppressions" in result]
+    assert suppressed["suppressions"][0]["justification"] == accepted["reason"]
+    markdown = (repository.parent / "gate-out" / "gate.md").read_text(encoding="utf-8")
+    assert "### Stale acknowledgements" in markdown and "dp.Gone" in markdown
+
+
+def test_an_acknowledgement_given_with_accepted_overrides_the_default_file(repository, capsys, monkeypatch, tmp_path):
+    unmap(repository)
+    (repository / ".swmc-accepted.yaml").write_text("[]\n", encoding="utf-8")
+    elsewhere = tmp_path / "known.yaml"
+    elsewhere.write_text(f"- {{id: {NEW_GAP}, reason: known}}\n", encoding="utf-8")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "--accepted", str(elsewhere), *INPUTS, *FAST)
+
+    assert code == ExitCode.OK
+    assert report["accepted_file"] == str(elsewhere)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("- id: x\n reason: r\n", ":2: yaml-syntax"),
+    ("- id: some/finding\n", ":1: missing-reason"),
+    ("- id: some/finding\n  reason: '  '\n", ":2: missing-reason"),
+    ("- id: some/finding\n  reason: ok\n  expires: 2030\n", ":3: unknown-key"),
+    ("- {id: a, reason: r}\n- {id: a, reason: s}\n", ":2: duplicate-id"),
+    ("id: a\nreason: r\n", ":1: accepted-shape"),
+])
+def test_errors_in_the_accepted_file_are_input_errors_with_file_and_line(repository, capsys, monkeypatch, text, expected):
+    (repository / ".swmc-accepted.yaml").write_text(text, encoding="utf-8")
+
+    code, stdout, stderr, _ = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"swmc: error: .swmc-accepted.yaml{expected}" in stderr
+    assert stdout == ""
+    assert not (repository.parent / "gate-out").exists(), "nothing may be written when the input is invalid"
+
+
+def test_an_unknown_revision_is_an_input_error_and_nothing_is_written(repository, capsys, monkeypatch):
+    code, stdout, stderr, _ = gate(capsys, monkeypatch, repository, "--baseline", "no-such-branch", *INPUTS, *FAST)
+
+    assert code == ExitCode.INVALID_INPUT
+    assert "'no-such-branch' is neither a findings file nor a revision of the git repository" in stderr
+    assert stdout == ""
+    assert not (repository.parent / "gate-out").exists()
+
+
+def test_a_revision_outside_a_git_repository_is_an_input_error(tmp_path, capsys, monkeypatch):
+    plain = tmp_path / "plain"
+    shutil.copytree(builtin_models_dir(), plain / "models")
+
+    code, _, stderr, _ = gate(capsys, monkeypatch, plain, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.INVALID_INPUT
+    assert "is not in a git repository" in stderr
+    assert not (tmp_path / "gate-out").exists()
+
+
+def test_a_revision_that_looks_like_an_option_is_refused(repository, capsys, monkeypatch):
+    code, _, stderr, _ = gate(capsys, monkeypatch, repository, "--baseline=--output=x", *INPUTS, *FAST)
+    assert code == ExitCode.INVALID_INPUT
+    assert "is not a revision" in stderr
+
+
+def test_a_file_new_in_the_proposal_has_only_new_results(repository, capsys, monkeypatch):
+    (repository / "models" / "orphan.yaml").write_text(textwrap.dedent("""\
+        states: [Idle, Busy, Orphan]
+        transitions:
+          - {trigger: start, source: Idle, dest: Busy}
+          - {trigger: stop, source: Busy, dest: Idle}
+    """), encoding="utf-8")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "models/orphan.yaml", *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert report["baseline"]["missing_files"] == ["models/orphan.yaml"]
+    (new,) = report["results"]
+    assert new["id"] == "orphan/orphan/unreachable-state/Orphan"
+    assert new["location"] == {"file": "models/orphan.yaml", "line": 1}
+
+
+def test_a_model_finding_points_at_the_state_entry_of_the_machine_file(repository, capsys, monkeypatch):
+    machine = repository / "models" / "tr069-execution-environment.yaml"
+    text = machine.read_text(encoding="utf-8")
+    assert "\n  - name: Disabled\n" in text
+    machine.write_text(text.replace("\n  - name: Disabled\n", "\n  - name: Limbo\n  - name: Disabled\n", 1), encoding="utf-8")
+    line = machine.read_text(encoding="utf-8").splitlines().index("  - name: Limbo") + 1
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "models/tr069-execution-environment.yaml", *FAST)
+
+    assert code == ExitCode.FINDINGS
+    (new,) = [result for result in report["results"] if result["status"] == "new"]
+    assert new["id"] == "tr069_execution_environment/tr069_execution_environment/unreachable-state/Limbo"
+    assert new["location"] == {"file": "models/tr069-execution-environment.yaml", "line": line}
+
+
+def test_a_baseline_whose_files_do_not_load_counts_everything_as_new(repository, capsys, monkeypatch):
+    (repository / MAPPING).write_text("scomo: [unclosed\n", encoding="utf-8")
+    commit_all(repository, "a broken mapping")
+    git(repository, "checkout", "-q", "HEAD~1", "--", MAPPING)  # the proposal repairs it
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert report["baseline"]["status"] == "invalid"
+    (problem,) = report["baseline"]["problems"]
+    assert problem.startswith(f"{MAPPING}:2: yaml-syntax: "), "named as in the repository, not by a temporary path"
+    assert set(statuses(report)) == {"new"}
+
+
+def test_saved_findings_serve_as_a_baseline(repository, capsys, monkeypatch):
+    saved = repository.parent / "findings.json"
+    code, _, _, _ = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "--save", str(saved), *INPUTS, *FAST)
+    assert code == ExitCode.OK
+    assert json.loads(saved.read_text(encoding="utf-8"))["format"] == "swmc-findings/1"
+    line = unmap(repository)
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", str(saved), *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert report["baseline"]["kind"] == "findings-file" and report["baseline"]["commit"] is None
+    assert statuses(report)["new"] == [NEW_GAP]
+    assert report["results"][[r["id"] for r in report["results"]].index(NEW_GAP)]["location"]["line"] == line
+
+
+def test_a_check_report_serves_as_a_baseline(repository, capsys, monkeypatch):
+    monkeypatch.chdir(repository)
+    assert cli.main(["check", *INPUTS, *FAST, "-o", str(repository.parent / "check-out"), "--no-diagrams"]) == ExitCode.FINDINGS
+    capsys.readouterr()
+    unmap(repository)
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", str(repository.parent / "check-out" / "report.json"),
+                              *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert statuses(report)["new"] == [NEW_GAP]
+    assert len(statuses(report)["existing"]) > 0
+
+
+def test_saved_findings_with_other_parameters_are_refused(repository, capsys, monkeypatch):
+    saved = repository.parent / "findings.json"
+    gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "--save", str(saved), *INPUTS, *FAST)
+
+    code, _, stderr, _ = gate(capsys, monkeypatch, repository, "--baseline", str(saved), *INPUTS,
+                              "-k", "2", "-m", "2", "--engine", "explicit", out="other-out")
+
+    assert code == ExitCode.INVALID_INPUT
+    assert "baseline-settings" in stderr
+
+
+def test_both_engines_give_the_same_gate(repository, capsys, monkeypatch):
+    """The default engines (explicit and Z3, which must agree) on the change above."""
+    unmap(repository)
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *INPUTS, "-k", "1", "-m", "1")
+    assert code == ExitCode.FINDINGS
+    assert statuses(report)["new"] == [NEW_GAP]
+
+
+def test_every_format_can_go_to_stdout(repository, capsys, monkeypatch):
+    outputs = {}
+    for name in ("text", "json", "junit", "sarif", "markdown"):
+        code, stdout, _, _ = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "--format", name, *INPUTS, *FAST)
+        assert code == ExitCode.OK
+        outputs[name] = stdout
+    out = repository.parent / "gate-out"
+    assert outputs["json"] == (out / "gate.json").read_text(encoding="utf-8")
+    assert outputs["sarif"] == (out / "gate.sarif").read_text(encoding="utf-8")
+    assert outputs["junit"] == (out / "gate.junit.xml").read_text(encoding="utf-8")
+    assert outputs["markdown"] == (out / "gate.md").read_text(encoding="utf-8")
+    assert outputs["text"].startswith((out / "gate.txt").read_text(encoding="utf-8"))
+
+
+def test_finding_identities_do_not_depend_on_the_engine(tmp_path, capsys):
+    """Two deadlocked states at the same depth: each engine may show another one first, but
+    the deadlock's identity names neither, and every other identity is the same too."""
+    model = tmp_path / "fork.yaml"
+    model.write_text(textwrap.dedent("""\
+        states: [Start, Left, Right, Orphan]
+        transitions:
+          - {trigger: go_left, source: Start, dest: Left}
+          - {trigger: go_right, source: Start, dest: Right}
+    """), encoding="utf-8")
+    identities = {}
+    for engine in ("explicit", "z3"):
+        code = cli.main(["check", str(model), "--engine", engine, "--format", "json", "--no-diagrams",
+                         "-o", str(tmp_path / engine)])
+        assert code == ExitCode.FINDINGS
+        report = json.loads(capsys.readouterr().out)
+        identities[engine] = [finding["id"] for finding in report["systems"][0]["findings"]]
+    assert identities["explicit"] == identities["z3"] == ["fork/fork/unreachable-state/Orphan", "fork/-/deadlock/reachable"]
+
+
+def test_files_outside_the_repository_are_the_same_on_both_sides_and_have_no_sarif_line(tmp_path, capsys, monkeypatch):
+    """The built-in models, gated from a repository that does not hold them (as a pre-commit
+    hook with its default arguments does): nothing changes, and SARIF names no file of the
+    repository that does not exist."""
+    repository = tmp_path / "elsewhere"
+    repository.mkdir()
+    (repository / "README.md").write_text("no models here\n", encoding="utf-8")
+    git(repository, "init", "-q", "-b", "main")
+    commit_all(repository, "nothing to check")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", *FAST)  # built-in models and mapping
+
+    assert code == ExitCode.OK
+    assert report["baseline"]["missing_files"] == []
+    assert report["results"] and set(statuses(report)) == {"existing"}
+    sarif = json.loads((tmp_path / "gate-out" / "gate.sarif").read_text(encoding="utf-8"))
+    assert all("physicalLocation" not in result["locations"][0] for result in sarif["runs"][0]["results"])
