@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                            "repository root, if present)")
     gate.add_argument("--format", choices=("text", "json", "junit", "sarif", "markdown"), default="text",
                       help="what to print on stdout (default text); every format is written to --out")
+    gate.add_argument("--properties", type=Path, action="append", default=[], metavar="FILE",
+                      help="also check the properties of this file on both sides (repeatable): a property that "
+                           "held and no longer holds is a new result")
     gate.add_argument("--save", type=Path, metavar="FILE",
                       help="also save the findings of the working tree, to serve as a later --baseline")
 
@@ -155,7 +158,7 @@ def _gate(arguments) -> int:
     model_paths, mapping_paths = _input_paths(arguments)
     request = GateRequest(models=model_paths, mappings=mapping_paths, parameters=_parameters(arguments),
                           settings=_settings(arguments), baseline=arguments.baseline, accepted=arguments.accepted,
-                          directory=Path.cwd())
+                          directory=Path.cwd(), properties=arguments.properties)
     # Everything that can be wrong with the input (files, REF, accepted file) is found here,
     # before the output directory is touched.
     outcome = run_gate(request)

@@ -337,7 +337,8 @@ def property_results(verdicts: Iterable[NamedVerdict]) -> ResultSet:
     return results
 
 
-# The sources the gate compares, in order; a source of property verdicts joins this list.
+# The sources of a check run the gate compares, in order; property verdicts are added by
+# run_gate from the property files it is given (they need no check run).
 RESULT_SOURCES: list[Callable[[CheckRun], ResultSet]] = [model_results, mapping_results]
 
 
@@ -571,6 +572,7 @@ class GateRequest:
     baseline: str  # a git revision, or the path of a saved findings file
     accepted: Path | None = None  # default: ACCEPTED_FILE at the repository root, if present
     directory: Path = field(default_factory=Path.cwd)  # where the command runs
+    properties: list[Path] = field(default_factory=list)  # property files checked on both sides
 
 
 def _relative_name(path: Path, root: Path) -> str | None:
@@ -598,6 +600,35 @@ def _acknowledgements(request: GateRequest, root: Path) -> tuple[list[Acknowledg
         name = ACCEPTED_FILE  # repository-relative, like every location
         return load_accepted(default, name), name
     return [], None
+
+
+def _load_property_files(paths: list[Path], names: list[str]):
+    """The properties of every file, bound to their systems; InputError lists every problem."""
+    from .propfile import load_properties
+    from .prove import validate
+
+    specs, problems = [], []
+    for path, name in zip(paths, names):
+        if not path.is_file():
+            problems.append(Problem(file=name, line=0, rule="file", message="no such property file"))
+            continue
+        try:
+            specs.extend(load_properties(path, name))
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    validate(specs)
+    return specs
+
+
+def _property_results(specs, settings: Settings) -> ResultSet:
+    from .prove import check_properties
+
+    if not specs:
+        return ResultSet()
+    return property_results(check_properties(specs, engine=settings.engine, seed=settings.seed,
+                                             timeout=settings.timeout))
 
 
 def _check_same_parameters(saved: dict[str, Any], settings: dict[str, Any], name: str) -> None:
@@ -631,17 +662,21 @@ def run_gate(request: GateRequest) -> GateOutcome:
                       dict(request.parameters))
     acknowledgements, accepted_name = _acknowledgements(request, base)
     settings = request.settings.report(proposal.parameters)
+    property_names = _names(request.properties, base)
+    property_specs = _load_property_files(request.properties, property_names)
 
     if from_file:
         baseline_results, saved_settings = read_findings(saved, request.baseline)
         _check_same_parameters(saved_settings, settings, request.baseline)
         (run,) = run_checks([proposal], request.settings)
-        proposal_results = collect_results(run)
+        proposal_results = collect_results(run).merge(_property_results(property_specs, request.settings))
         description = {"kind": "findings-file", "ref": request.baseline, "commit": None, "status": "read",
                        "missing_files": [], "problems": []}
     else:
         proposal_results, baseline_results, description = _against_revision(
             request, proposal, root, commit, model_names, mapping_names)
+        proposal_results.merge(_property_results(property_specs, request.settings))
+        baseline_results.merge(_baseline_properties(request, root, commit, property_names, description))
 
     results, stale, checks = compare(proposal_results, baseline_results, acknowledgements)
     outcome = GateOutcome(settings=settings, baseline=description, accepted_file=accepted_name, results=results,
@@ -658,6 +693,36 @@ def _outside(root: Path, results: list[GatedResult], acknowledgements: list[Ackn
     named |= {acknowledgement.location.file for acknowledgement in acknowledgements}
     return frozenset(name for name in named
                      if PurePath(name).is_absolute() or name.split("/")[0] == ".." or not (root / name).is_file())
+
+
+def _baseline_properties(request: GateRequest, root: Path, commit: str, names: list[str],
+                         description: dict[str, Any]) -> ResultSet:
+    """The property verdicts at ``commit``: its versions of the property files (and of every
+    model file they name), checked in a temporary directory. A property file new in the
+    proposal has no baseline: its results are all new."""
+    if not names:
+        return ResultSet()
+    in_repository = {name for path, name in zip(request.properties, names) if _relative_name(path, root) is not None}
+    with tempfile.TemporaryDirectory(prefix="swmc-baseline-properties-") as temporary:
+        written = extract_files(root, commit, Path(temporary), also=in_repository)
+        paths, kept = [], []
+        for path, name in zip(request.properties, names):
+            if name in in_repository:
+                if name not in written:
+                    description["missing_files"].append(name)
+                    continue
+                path = Path(temporary, *PurePath(name).parts)
+            paths.append(path)
+            kept.append(name)
+        try:
+            specs = _load_property_files(paths, kept)
+        except InputError as error:
+            log.warning("the property files at %s do not load; every property result of the proposal counts as new",
+                        request.baseline)
+            description["status"] = "invalid"
+            description["problems"] = [*description["problems"], *(str(problem) for problem in error.problems)]
+            return ResultSet()
+        return _property_results(specs, request.settings)
 
 
 def _against_revision(request: GateRequest, proposal: Inputs, root: Path, commit: str,

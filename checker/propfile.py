@@ -221,9 +221,11 @@ def _load_document(path: Path, file: str):
         raise InputError(problems) from None
 
 
-def load_properties(path: Path) -> list[PropertySpec]:
-    """Every property of one file; ``InputError`` lists every problem."""
-    file = _display(path)
+def load_properties(path: Path, display_name: str | None = None) -> list[PropertySpec]:
+    """Every property of one file; ``InputError`` lists every problem. ``display_name`` is the
+    name the file is reported under (the gate gives repository-relative names, so that a
+    property keeps its identity at another revision)."""
+    file = display_name or _display(path)
     document = _load_document(path, file)
     problems = ProblemCollector(file)
     if not isinstance(document, LocatedDict) or "properties" not in document:

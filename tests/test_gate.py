@@ -387,3 +387,53 @@ def test_files_outside_the_repository_are_the_same_on_both_sides_and_have_no_sar
     assert report["results"] and set(statuses(report)) == {"existing"}
     sarif = json.loads((tmp_path / "gate-out" / "gate.sarif").read_text(encoding="utf-8"))
     assert all("physicalLocation" not in result["locations"][0] for result in sarif["runs"][0]["results"])
+
+
+PROPERTY_FILE = "properties/device.yaml"
+
+
+def write_property(repository: Path, formula: str) -> None:
+    path = repository / PROPERTY_FILE
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(textwrap.dedent(f"""\
+        properties:
+          - name: install-inactive-reachable
+            system: ../models/scomo-device.yaml
+            parameters: {{k: 1}}
+            formula: >-
+              {formula}
+        """), encoding="utf-8")
+
+
+def test_a_change_that_breaks_a_property_fails_with_that_property(repository, capsys, monkeypatch):
+    write_property(repository, "EF dp1 is InstallingInactive")
+    commit_all(repository, "a property that holds")
+    # The proposal sends InstallInactive to the Active install: InstallingInactive is lost.
+    model = repository / "models" / "scomo-delivery-package.yaml"
+    text = model.read_text(encoding="utf-8")
+    before = "  - trigger: InstallInactive\n    source: Delivered\n    dest: InstallingInactive\n"
+    assert before in text
+    model.write_text(text.replace(before, before.replace("dest: InstallingInactive", "dest: InstallingActive")),
+                     encoding="utf-8")
+    code, out, _, report = gate(capsys, monkeypatch, repository, *INPUTS, *FAST, "--properties", PROPERTY_FILE,
+                                "--baseline", "HEAD")
+    assert code == ExitCode.FINDINGS
+    new = [result for result in report["results"] if result["status"] == "new" and result["kind"] == "property"]
+    assert [result["id"] for result in new] == [f"property/{PROPERTY_FILE}/install-inactive-reachable/violated"]
+    assert new[0]["location"] == {"file": PROPERTY_FILE, "line": 2}
+
+
+def test_an_unchanged_property_passes(repository, capsys, monkeypatch):
+    write_property(repository, "EF dp1 is InstallingInactive")
+    commit_all(repository, "a property that holds")
+    code, _, _, report = gate(capsys, monkeypatch, repository, *INPUTS, *FAST, "--properties", PROPERTY_FILE,
+                              "--baseline", "HEAD")
+    assert code == ExitCode.OK
+    assert any(check["id"] == f"property/{PROPERTY_FILE}/install-inactive-reachable" for check in report["checks"])
+
+
+def test_a_property_file_with_an_error_is_exit_2(repository, capsys, monkeypatch):
+    write_property(repository, "AG (dp1 is Delivred)")
+    code, _, err, _ = gate(capsys, monkeypatch, repository, *INPUTS, *FAST, "--properties", PROPERTY_FILE,
+                           "--baseline", "HEAD")
+    assert code == ExitCode.INVALID_INPUT and "did you mean 'Delivered'" in err
