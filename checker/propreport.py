@@ -150,7 +150,9 @@ def requirements_summary(verdicts: list[RequirementVerdict]) -> str:
     for verdict in verdicts:
         requirement = verdict.requirement
         if requirement.scope != "behaviour":
-            lines.append(f"{requirement.id:18} out of scope: {requirement.reason}")
+            reason = requirement.reason.split(". ")[0].rstrip(".")
+            reason = reason if len(reason) <= 100 else reason[:97] + "..."
+            lines.append(f"{requirement.id:18} out of scope: {reason} (the reports give the whole reason)")
             continue
         agrees = "yes" if verdict.agrees else ("no, explained" if verdict.explained else "no, UNEXPLAINED")
         lines.append(f"{requirement.id:18} {verdict.sides.get('scomo', '-'):14} {verdict.sides.get('tr069', '-'):14} "
