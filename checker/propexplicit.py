@@ -63,9 +63,11 @@ class StateGraph:
         self.succ: list[list[tuple[int, int]]] = [list(out) if out else [(STUTTER, index)]
                                                   for index, out in enumerate(successors)]
         self.pred: list[list[int]] = [[] for _ in range(self.size)]
+        self.pred_edges: list[list[tuple[int, int]]] = [[] for _ in range(self.size)]  # (label, source)
         for source, out in enumerate(self.succ):
-            for _, target in out:
+            for label, target in out:
                 self.pred[target].append(source)
+                self.pred_edges[target].append((label, source))
         # label -> (leader instance, trigger, transition kind)
         self.label_info: dict[int, tuple[int, str, str]] = {}
         for instance_index, per_config in enumerate(system.moves):
@@ -181,8 +183,10 @@ class _Ctl:
 
     def ex(self, target: frozenset[int], labels=None) -> set[int]:
         fair_target = target & self.graph.fair
-        return {s for s in range(self.graph.size)
-                if any(t in fair_target and (labels is None or label in labels) for label, t in self.graph.succ[s])}
+        pred_edges = self.graph.pred_edges
+        if labels is None:
+            return {s for t in fair_target for _, s in pred_edges[t]}
+        return {s for t in fair_target for label, s in pred_edges[t] if label in labels}
 
     def eu(self, left: frozenset[int], right: frozenset[int]) -> set[int]:
         return self.graph.backward(set(right & self.graph.fair), left)

@@ -422,27 +422,34 @@ def _explicit_decide(exploration: Exploration, bound_target):
 
 
 def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: str, seed: int, timeout: float,
-                  state_limit: int, explorations: "_Explorations", depth_bound: int | None = None) -> PropertyResult:
+                  state_limit: int, explorations: "_Explorations", depth_bound: int | None = None,
+                  z3_supplier=None) -> PropertyResult:
     # invariant AG p: is "not p" reachable?  reachability EF p: is "p" reachable?
     target = p.Not(0, 0, bound.operand) if kind == "invariant" else bound.operand
     result = _result(spec, system, bound, kind)
     if depth_bound is not None:
         return _check_bounded(result, system, target, kind, seed, timeout, depth_bound)
     z3_answer = explicit_answer = None
+
+    def run_explicit():
+        exploration = explorations.get(system, state_limit)
+        if exploration is None:
+            result.cross_checks["explicit"] = f"not run: more than {state_limit} reachable states"
+            return None
+        return _explicit_decide(exploration, target)
+
+    # The explicit engine goes first: Z3's answer may be on its way from a worker meanwhile.
+    if engine in ("both", "explicit"):
+        explicit_answer = run_explicit()
     if engine in ("both", "z3"):
         try:
-            z3_answer = _z3_decide(system, _push_not(target), seed, timeout, p.Or)
+            z3_answer = z3_supplier() if z3_supplier is not None else _z3_decide(system, _push_not(target), seed,
+                                                                                 timeout, p.Or)
         except SolverUnknown as error:
             if engine == "z3":
                 result.status, result.engine, result.evidence = "unknown", "z3", error.reason
                 return result
             result.cross_checks["z3"] = f"unknown: {error.reason}"
-    if engine in ("both", "explicit") or z3_answer is None:
-        exploration = explorations.get(system, state_limit)
-        if exploration is None:
-            result.cross_checks["explicit"] = f"not run: more than {state_limit} reachable states"
-        else:
-            explicit_answer = _explicit_decide(exploration, target)
     if z3_answer is None and explicit_answer is None:
         result.status, result.engine = "unknown", "none"
         result.evidence = "; ".join(f"{name}: {text}" for name, text in sorted(result.cross_checks.items()))
@@ -596,7 +603,8 @@ class _Explorations:
 
 def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, timeout: float = 60.0,
                    state_limit: int = CROSS_CHECK_STATE_LIMIT, systems: dict | None = None,
-                   explorations: _Explorations | None = None, depth_bound: int | None = None) -> PropertyResult:
+                   explorations: _Explorations | None = None, depth_bound: int | None = None,
+                   z3_supplier=None) -> PropertyResult:
     """Decide one property (see the module docstring for the engines)."""
     started = time.perf_counter()
     system = _system_for(spec, systems if systems is not None else {})
@@ -605,7 +613,7 @@ def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, time
     kind = classify(bound)
     if kind in ("invariant", "reachability"):
         result = _check_safety(spec, system, bound, kind, engine, seed, timeout, state_limit, explorations,
-                               depth_bound)
+                               depth_bound, z3_supplier)
     else:
         result = _check_temporal(spec, system, bound, kind, state_limit, explorations)
     result.seconds = time.perf_counter() - started
@@ -618,8 +626,83 @@ def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int 
     """Bind every property first, so that all name errors are reported at once, then check."""
     systems = validate(specs)
     explorations = _Explorations()
-    return [check_property(spec, engine, seed, timeout, state_limit, systems, explorations, depth_bound)
-            for spec in specs]
+    suppliers = {}
+    pool = None
+    if engine in ("both", "z3") and depth_bound is None:
+        jobs = []
+        for index, spec in enumerate(specs):
+            system = _system_for(spec, systems)
+            bound = bind(spec.formula, system, spec.file)
+            kind = classify(bound)
+            if kind in ("invariant", "reachability"):
+                target = p.Not(0, 0, bound.operand) if kind == "invariant" else bound.operand
+                jobs.append((index, system, _push_not(target)))
+        pool = _Z3Pool(jobs, seed, timeout) if engine == "both" else None
+        if pool is not None:
+            suppliers = {index: pool.supplier(index) for index, _, _ in jobs}
+    try:
+        # Properties decided by Z3 last, so that the explicit work of the others overlaps it.
+        order = sorted(range(len(specs)), key=lambda index: index in suppliers)
+        results = {index: check_property(specs[index], engine, seed, timeout, state_limit, systems, explorations,
+                                         depth_bound, suppliers.get(index)) for index in order}
+    finally:
+        if pool is not None:
+            pool.close()
+    return [results[index] for index in range(len(specs))]
+
+
+_Z3_JOBS: list = []  # (spec index, system, target), set before forking; read by the worker
+
+
+def _z3_job(position: int, seed: int, timeout: float):
+    _, system, target = _Z3_JOBS[position]
+    try:
+        return "answer", _z3_decide(system, target, seed, timeout, p.Or)
+    except SolverUnknown as error:
+        return "unknown", (error.query, error.reason)
+
+
+class _Z3Pool:
+    """Z3's questions in one forked worker process while this process runs the explicit
+    engine (two cores: one each). The worker inherits the compiled systems; only answers are
+    pickled. Without fork, or on one core, the questions are asked here, one after another.
+    Every Z3 run is seeded, so the answers do not depend on the scheduling."""
+
+    def __init__(self, jobs: list, seed: int, timeout: float):
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _Z3_JOBS
+        self.futures: dict[int, object] = {}
+        self.executor = None
+        self.jobs = {index: (position, system, target) for position, (index, system, target) in enumerate(jobs)}
+        self.seed, self.timeout = seed, timeout
+        if len(jobs) < 1 or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        _Z3_JOBS = jobs
+        try:
+            self.executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            for index, (position, _, _) in self.jobs.items():
+                self.futures[index] = self.executor.submit(_z3_job, position, seed, timeout)
+        finally:
+            _Z3_JOBS = []
+
+    def supplier(self, index: int):
+        def answer():
+            future = self.futures.get(index)
+            if future is None:
+                _, system, target = self.jobs[index]
+                return _z3_decide(system, target, self.seed, self.timeout, p.Or)
+            kind, value = future.result()
+            if kind == "unknown":
+                raise SolverUnknown(*value)
+            return value
+        return answer
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def validate(specs: list[PropertySpec]) -> dict:
