@@ -85,7 +85,7 @@ def extract_files(root: Path, commit: str, destination: Path, also: set[str] = f
         raise InputError(Problem(file="<command line>", line=0, rule="baseline",
                                  message=f"cannot read the files of {commit}: {_first_line(batch.stderr)}"))
     data, position, written = batch.stdout, 0, set()
-    for object_id, path in wanted:
+    for _object_id, path in wanted:
         end = data.index(b"\n", position)
         _, kind, size = data[position:end].decode("ascii").split(" ")
         start = end + 1

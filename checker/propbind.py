@@ -18,7 +18,7 @@ from .errors import InputError, Problem
 from .model import format_value
 from .system import System
 
-__all__ = ["CanTake", "LocalIn", "Bound", "bind", "classify", "describe", "is_propositional", "KINDS"]
+__all__ = ["CanTake", "LocalIn", "NextBy", "Bound", "bind", "classify", "describe", "is_propositional", "nodes", "KINDS"]
 
 STATE_KINDS = ("stable", "transient", "terminal", "absent")
 
@@ -210,31 +210,39 @@ class _Binder:
                 return p.Bool(node.line, node.column, False)
             return NextBy(node.universal, instance, trigger, operand, f"{self.system.instances[instance].name}.{trigger}")
         changes = {}
-        for field in dataclasses.fields(node):
-            value = getattr(node, field.name)
+        for attribute in dataclasses.fields(node):
+            value = getattr(node, attribute.name)
             if isinstance(value, p.Node):
-                changes[field.name] = self.bind(value, env)
+                changes[attribute.name] = self.bind(value, env)
             elif isinstance(value, tuple) and value and isinstance(value[0], p.Node):
-                changes[field.name] = tuple(self.bind(item, env) for item in value)
+                changes[attribute.name] = tuple(self.bind(item, env) for item in value)
         return dataclasses.replace(node, **changes)
 
 
-def _temporal_style(node, found: list) -> None:
-    """Collect (style, node) for every temporal operator: style "ctl" or "ltl"."""
-    if isinstance(node, p.Temporal):
-        found.append(("ctl" if node.operator in p.CTL_OPERATORS else "ltl", node))
-    elif isinstance(node, (p.Next, NextBy)):
-        found.append(("ctl", node))
-    elif isinstance(node, p.Until):
-        found.append(("ctl" if node.quantifier else "ltl", node))
-    for field in dataclasses.fields(node) if dataclasses.is_dataclass(node) else ():
-        value = getattr(node, field.name)
-        if dataclasses.is_dataclass(value):
-            _temporal_style(value, found)
-        elif isinstance(value, tuple):
-            for item in value:
+def nodes(tree):
+    """Every node of a formula tree (parsed or bound), the root first, depth first."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        children = []
+        for attribute in dataclasses.fields(node) if dataclasses.is_dataclass(node) else ():
+            value = getattr(node, attribute.name)
+            for item in value if isinstance(value, tuple) else (value,):
                 if dataclasses.is_dataclass(item):
-                    _temporal_style(item, found)
+                    children.append(item)
+        pending.extend(reversed(children))
+
+
+def _temporal_style(tree, found: list) -> None:
+    """Collect (style, node) for every temporal operator: style "ctl" or "ltl"."""
+    for node in nodes(tree):
+        if isinstance(node, p.Temporal):
+            found.append(("ctl" if node.operator in p.CTL_OPERATORS else "ltl", node))
+        elif isinstance(node, (p.Next, NextBy)):
+            found.append(("ctl", node))
+        elif isinstance(node, p.Until):
+            found.append(("ctl" if node.quantifier else "ltl", node))
 
 
 def is_propositional(node) -> bool:

@@ -41,6 +41,31 @@ log = logging.getLogger(__name__)
 STUTTER = -1  # the label of the implicit step of a state with no step
 
 
+def shortest_path(successors, start, goals, allowed) -> list[tuple[int, object]] | None:
+    """A shortest path from ``start`` to a node in ``goals`` through nodes ``allowed(node)``
+    (goals need not be allowed), as [(label, node)] without ``start``; [] when ``start`` is a
+    goal, None when no goal can be reached. ``successors(node)`` gives (label, node) pairs."""
+    if start in goals:
+        return []
+    parent = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for label, target in successors(node):
+            if target in parent or (target not in goals and not allowed(target)):
+                continue
+            parent[target] = (node, label)
+            if target in goals:
+                path = []
+                while parent[target] is not None:
+                    previous, via = parent[target]
+                    path.append((via, target))
+                    target = previous
+                return list(reversed(path))
+            queue.append(target)
+    return None
+
+
 @dataclass
 class Lasso:
     """A path of the state graph: ``steps`` is [(label, state)], the first with label None;
@@ -339,25 +364,8 @@ class _Ctl:
     def _path_within(self, start: int, through, targets) -> list[tuple[int, int]]:
         """A shortest path from ``start`` through ``through`` into ``targets`` (empty when
         ``start`` is a target)."""
-        if start in targets:
-            return []
-        parent = {start: None}
-        queue = deque([start])
-        while queue:
-            s = queue.popleft()
-            for label, t in self.graph.succ[s]:
-                if t in parent or (t not in targets and t not in through):
-                    continue
-                parent[t] = (s, label)
-                if t in targets:
-                    path = []
-                    while parent[t] is not None:
-                        previous, via = parent[t]
-                        path.append((via, t))
-                        t = previous
-                    return list(reversed(path))
-                queue.append(t)
-        return []
+        path = shortest_path(lambda s: self.graph.succ[s], start, targets, through.__contains__)
+        return path or []
 
     def _fair_lasso(self, start: int, inside, steps) -> int | None:
         cores = self.graph.fair_sccs(frozenset(inside))
@@ -398,27 +406,11 @@ def _close_loop(graph: StateGraph, steps, component: set[int]) -> int:
 
 
 def _walk(graph: StateGraph, steps, start: int, goals: set[int], component: set[int]) -> int:
-    if start in goals:
-        return start
-    parent = {start: None}
-    queue = deque([start])
-    while queue:
-        s = queue.popleft()
-        for label, t in graph.succ[s]:
-            if t in parent or t not in component:
-                continue
-            parent[t] = (s, label)
-            if t in goals:
-                path = []
-                end = t
-                while parent[t] is not None:
-                    s_, label_ = parent[t]
-                    path.append((label_, t))
-                    t = s_
-                steps.extend(reversed(path))
-                return end
-            queue.append(t)
-    raise AssertionError("a strongly connected component is not connected")
+    path = shortest_path(lambda s: graph.succ[s], start, goals, component.__contains__)
+    if path is None:
+        raise AssertionError("a strongly connected component is not connected")
+    steps.extend(path)
+    return path[-1][1] if path else start
 
 
 def check_ctl(graph: StateGraph, formula) -> tuple[bool, Lasso | None, int]:
@@ -656,26 +648,11 @@ def _product_lasso(graph, tableau, keys, edges, parent, component) -> Lasso:
                                       if label in labels and m in component)))
 
     def walk(start, goal):
-        if start == goal:
-            return start
-        seen = {start: None}
-        queue = deque([start])
-        while queue:
-            n = queue.popleft()
-            for label, m in edges[n]:
-                if m in seen or m not in component:
-                    continue
-                seen[m] = (n, label)
-                if m == goal:
-                    path = []
-                    while seen[m] is not None:
-                        n_, label_ = seen[m]
-                        path.append((label_, m))
-                        m = n_
-                    nodes.extend(reversed(path))
-                    return goal
-                queue.append(m)
-        raise AssertionError("a strongly connected component is not connected")
+        path = shortest_path(lambda n: edges[n], start, {goal}, component.__contains__)
+        if path is None:
+            raise AssertionError("a strongly connected component is not connected")
+        nodes.extend(path)
+        return goal
 
     for kind, goal in goals:
         if kind == "node":

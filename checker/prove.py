@@ -35,7 +35,7 @@ from .cone import closed_cone, lift_labels, restrict
 from .errors import InputError, InternalError, Problem, SolverUnknown
 from .executable import replay
 from .explicit import Exploration, explore
-from .propbind import CanTake, LocalIn, bind, classify, describe
+from .propbind import CanTake, LocalIn, NextBy, bind, classify, describe, nodes
 from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, example_ctl
 from .propfile import PropertySpec
 from .symbolic import SymbolicSystem, _prove_unreachable, trace_labels
@@ -92,37 +92,13 @@ def _system_for(spec: PropertySpec, cache: dict) -> System:
     return cache[key]
 
 
-def _instances_named(bound, found: set[int]) -> set[int]:
-    import dataclasses
-
-    if isinstance(bound, (LocalIn, CanTake)):
-        found.add(bound.instance)
-    elif dataclasses.is_dataclass(bound):
-        if hasattr(bound, "instance") and isinstance(bound.instance, int):
-            found.add(bound.instance)
-        for f in dataclasses.fields(bound):
-            value = getattr(bound, f.name)
-            if dataclasses.is_dataclass(value):
-                _instances_named(value, found)
-            elif isinstance(value, tuple):
-                for item in value:
-                    if dataclasses.is_dataclass(item):
-                        _instances_named(item, found)
-    return found
+def _instances_named(bound) -> set[int]:
+    """The instances a bound formula names."""
+    return {node.instance for node in nodes(bound) if isinstance(node, (LocalIn, CanTake, NextBy))}
 
 
 def _mentions_deadlock(bound) -> bool:
-    import dataclasses
-
-    if isinstance(bound, p.Deadlock):
-        return True
-    if dataclasses.is_dataclass(bound):
-        for f in dataclasses.fields(bound):
-            value = getattr(bound, f.name)
-            items = value if isinstance(value, tuple) else (value,)
-            if any(dataclasses.is_dataclass(item) and _mentions_deadlock(item) for item in items):
-                return True
-    return False
+    return any(isinstance(node, p.Deadlock) for node in nodes(bound))
 
 
 def _z3_expression(symbolic: SymbolicSystem, bound, position: list[int]) -> z3.BoolRef:
@@ -205,7 +181,7 @@ def _canonical(system: System, part):
     both hold or fail together, at the same depth. The deepest instance named is moved onto
     its representative, its ancestors with it."""
     identity = list(range(len(system.instances)))
-    named = sorted(_instances_named(part, set()))
+    named = sorted(_instances_named(part))
     if not named or any(system.instances[i].component == system.instances[j].component and i != j
                         for i in named for j in named):
         return part, identity  # two siblings named together: no single swap canonicalises both
@@ -338,7 +314,7 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, d
         left = timeout - (time.perf_counter() - started)
         if left <= 0:
             raise SolverUnknown(f"proof of {describe(bound_target)}", f"timeout after {timeout:g} s")
-        seeds = _instances_named(canonical, set())
+        seeds = _instances_named(canonical)
         if _mentions_deadlock(canonical) or not seeds:
             seeds = set(range(len(system.instances)))  # a deadlock is a property of every instance
         cone = closed_cone(system, seeds)

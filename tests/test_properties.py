@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import itertools
 import textwrap
 from pathlib import Path
 

@@ -21,8 +21,8 @@ import pytest
 from checker import proplang as p
 from checker.cli import main
 from checker.explicit import explore
-from checker.propbind import bind
-from checker.propexplicit import StateGraph, _Ctl, check_ltl
+from checker.propbind import NextBy, bind, nodes
+from checker.propexplicit import StateGraph, check_ltl
 from checker.propfile import builtin_property_paths, load_properties, load_requirements
 from checker.prove import _system_for, check_properties
 from checker.requirements import decide_requirements, default_requirements_path
@@ -82,17 +82,7 @@ def test_every_shipped_property_is_decided_and_cross_checked():
 
 
 def _has_next_by(bound) -> bool:
-    import dataclasses
-
-    if type(bound).__name__ == "NextBy":
-        return True
-    if dataclasses.is_dataclass(bound):
-        for field in dataclasses.fields(bound):
-            value = getattr(bound, field.name)
-            items = value if isinstance(value, tuple) else (value,)
-            if any(dataclasses.is_dataclass(item) and _has_next_by(item) for item in items):
-                return True
-    return False
+    return any(isinstance(node, NextBy) for node in nodes(bound))
 
 
 def _is_response(bound) -> bool:
