@@ -65,6 +65,8 @@ class MappingCoverage:
     behaviour: dict = field(default_factory=dict)
     bisimulation: bool | None = None
     engines: tuple[str, ...] = ()  # the engines that established the behavioural results
+    # direction -> what Z3 established about it (``simulation_z3.Z3SimulationCheck``), once checked
+    behaviour_checks: dict = field(default_factory=dict)
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -268,8 +270,9 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
     whose behaviour does not correspond (category ``behaviour-mismatch``, with direction).
 
     With ``cross_check``, Z3 (``simulation_z3``) independently confirms each direction's
-    relation and every reported mismatch; any difference is an internal error. Every
-    mismatch witness is replayed on the executable machines of both sides.
+    game, its relation (a simulation, and the largest one) and every reported mismatch; any
+    difference is an internal error. Every mismatch witness is replayed on the executable
+    machines of both sides.
     """
     from .executable import replay
     from .simulation import SCOMO_BY_TR069, correspondences, is_bisimulation
@@ -288,8 +291,8 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
         for direction, check in zip(directions, map_forked(check_direction, len(directions))):
             if not check.agrees:
                 raise InternalError(f"the engines disagree on {direction} for {coverage.mapping.id}: "
-                                    f"Z3 left unconfirmed {check.unconfirmed_mismatches or 'the relation'} "
-                                    f"(offending: {check.offending})")
+                                    + "; ".join(check.failures()))
+            coverage.behaviour_checks[direction] = check
         coverage.engines = ("explicit", "z3")
     scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
     for direction, result in results.items():

@@ -11,10 +11,13 @@ number of silent steps of its own. The definitions are in docs/correspondence.md
 Each relation is computed explicitly as a greatest fixed point: a breadth-first search builds
 the game graph from the initial pair (pairs of corresponding states, linked by a step of the
 simulated side and each of its candidate matches), then pairs having a step with no match left
-in the relation are deleted until none remains. At each deleted pair, the steps with no
-candidate at all (or, failing those, the first step whose candidates were all deleted) are its
-offending steps; the report keeps one mismatch, with a shortest witness, per component and
-trigger and per component state without correspondent, root causes first.
+in the relation are deleted until none remains. The game's pairs and the order in which they
+were deleted are kept (``Correspondence.game``, ``deletion_order``) for ``checker.simulation_z3``,
+which derives the game again and checks that the order justifies every deletion, so that the
+relation is the largest simulation. At each deleted pair, the steps with no candidate at all
+(or, failing those, the first step whose candidates were all deleted) are its offending steps;
+the report keeps one mismatch, with a shortest witness, per component and trigger and per
+component state without correspondent, root causes first.
 
 The silent closures, operation sequences and step lists of both systems are computed on demand
 and memoised; paths for witnesses are searched again only for the mismatches reported.
@@ -351,6 +354,12 @@ class Correspondence:
     seconds: float
     offending_steps: int = 0  # (deleted pair, offending step) occurrences before deduplication
     relation: frozenset[tuple[Configuration, Configuration]] = field(default_factory=frozenset, repr=False)
+    # Every pair of the game graph (``game_pairs`` of them), and the pairs outside the relation
+    # in the order the fixed point deleted them: each has a step whose candidates were all
+    # deleted before it (or that has none). Z3 re-derives the one and checks the other
+    # (``checker.simulation_z3``).
+    game: frozenset[tuple[Configuration, Configuration]] = field(default_factory=frozenset, repr=False)
+    deletion_order: tuple[tuple[Configuration, Configuration], ...] = field(default=(), repr=False)
     scomo_operations: dict[str, tuple[str, ...]] = field(default_factory=dict)
     scomo_states: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exercised_operations: tuple[str, ...] = ()  # SCOMO operations the game tried to match or follow
@@ -504,6 +513,10 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
     doomed = deque(i for i, counts in enumerate(remaining) if 0 in counts)
     for i in doomed:
         alive[i] = 0
+    # The order of deletion, the certificate that R is the largest simulation: a pair enters
+    # ``doomed`` when one of its steps has no candidate at all, or when the last candidate of
+    # one of its steps is taken out of it, so after every candidate of that step.
+    order = list(doomed)
     while doomed:
         deleted = doomed.popleft()
         for pair_index, step_index in predecessors[deleted]:
@@ -511,6 +524,7 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
             if remaining[pair_index][step_index] == 0 and alive[pair_index]:
                 alive[pair_index] = 0
                 doomed.append(pair_index)
+                order.append(pair_index)
 
     # 3. The offending steps of every deleted pair: its steps with no candidate at all (the
     #    root causes) or, when it has none, its first step whose candidates were all deleted.
@@ -564,7 +578,8 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
     result = Correspondence(direction=direction, holds=bool(alive[0]), relation_size=len(relation),
                             game_pairs=len(pairs), mismatches=mismatches, parameters=parameters,
                             seconds=time.perf_counter() - started, offending_steps=len(occurrences),
-                            relation=relation,
+                            relation=relation, game=frozenset(pairs),
+                            deletion_order=tuple(pairs[i] for i in order),
                             disagreements=_disagreements(game, pairs, parent, occurrences, identifiers))
     _add_coverage(result, game, involved, pairs, records)
     log.info("%s on %s: %s; relation %d of %d game pairs, %d mismatches (%d offending steps), %.3f s",
