@@ -159,10 +159,12 @@ def _gate(arguments) -> int:
     request = GateRequest(models=model_paths, mappings=mapping_paths, parameters=_parameters(arguments),
                           settings=_settings(arguments), baseline=arguments.baseline, accepted=arguments.accepted,
                           directory=Path.cwd(), properties=arguments.properties)
-    # Everything that can be wrong with the input (files, REF, accepted file) is found here,
-    # before the output directory is touched.
-    outcome = run_gate(request)
+    # Everything that can be wrong with the input is found before anything is written: the
+    # output directory here, before the analyses; the files, REF and accepted file by run_gate,
+    # before it analyses anything.
     output = OutputDirectory(arguments.out)
+    output.check()
+    outcome = run_gate(request)
     output.claim()
     for name, file_name in FORMATS.items():
         output.write(file_name, render(outcome, name))

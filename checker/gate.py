@@ -37,14 +37,14 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any, Protocol
 
-from .analysis import SystemAnalysis, WitnessStep
-from .catalog import display_name, load_mappings, load_models
+from .analysis import SystemAnalysis, WitnessStep, witness_steps
+from .catalog import builtin_models_dir, load_mappings, load_models
 from .errors import InputError, Problem
-from .gitrepo import extract_files, repository_root, resolve_revision
+from .gitrepo import extract_files, locate_repository, resolve_revision
 from .loader import ProblemCollector
 from .pipeline import CheckRun, Inputs, Settings, run_checks
 from .yamlsource import line_of, load_yaml
@@ -210,6 +210,20 @@ def _trigger_location(machine, trigger: str) -> Location | None:
     return None
 
 
+def _at_rest(instance, config: int) -> bool:
+    local = instance.local
+    return local.machine.state(local.state_of(config)).kind == "terminal"
+
+
+def _deadlock_location(system, state: tuple[int, ...]) -> Location:
+    """The state, in its machine file, of the first instance not at rest in a terminal state."""
+    for instance, config in zip(system.instances, state):
+        if not _at_rest(instance, config):
+            return _state_location(instance.local.machine, instance.local.state_of(config)) or Location(
+                _file(system.composition.file))
+    return Location(_file(system.composition.file))
+
+
 def _finding_location(analysis: SystemAnalysis, finding) -> Location:
     """The state (or observable) entry of the machine file behind a model finding."""
     system = analysis.system
@@ -240,8 +254,61 @@ def model_check_id(system: str, category: str) -> str:
     return f"model/{system}/{category}"
 
 
+def deadlock_signature(system, state: tuple[int, ...]) -> str:
+    """What tells one deadlock from another: the set of local states its instances that are
+    not at rest in a terminal state are in, each as ``component=State``, sorted and joined
+    by ``+`` (``dc=Activating+dp=Installed``). Sibling instances count as one component, so
+    the deadlocks that symmetry maps onto each other have one signature, and a deadlock is
+    not a new one because the engines showed another of its symmetric copies first."""
+    parts = {f"{instance.component}={instance.local.state_of(config)}"
+             for instance, config in zip(system.instances, state) if not _at_rest(instance, config)}
+    return "+".join(sorted(parts))
+
+
+def deadlock_id(system_name: str, signature: str) -> str:
+    return f"{system_name}/-/deadlock/{signature}"
+
+
+def _deadlock_results(analysis: SystemAnalysis, finding) -> list[Result]:
+    """One result per deadlock signature among every deadlocked state the explicit engine
+    found, each with a shortest witness to its first deadlocked state (in breadth-first order)
+    and replayed like every reported witness. Without the explicit engine (``--engine z3``) Z3
+    shows one deadlocked state, not all of them: the system then has one deadlock result with
+    the check report's identity, ``system/-/deadlock/reachable`` (docs/gate.md)."""
+    system, exploration = analysis.system, analysis.exploration
+    check = model_check_id(system.name, "deadlock")
+    if exploration is None or not exploration.deadlocks:
+        return [Result(id=finding.id, kind="model-finding", category="deadlock", check=check, subject=finding.subject,
+                       message=finding.message, location=_finding_location(analysis, finding),
+                       witness=witness_lines(finding.witness))]
+    from .executable import replay  # imports transitions, which only a witness needs
+
+    classes: dict[str, list[int]] = {}
+    for index in exploration.deadlocks:  # breadth-first order: the first of each is a shallowest one
+        classes.setdefault(deadlock_signature(system, exploration.state(index)), []).append(index)
+    results = []
+    for signature, members in sorted(classes.items()):
+        first = members[0]
+        path = exploration.path_to(first)
+        steps = witness_steps(system, [exploration.state(index) for _, index in path], [label for label, _ in path[1:]])
+        replay(system, steps)
+        state = exploration.state(first)
+        stuck_at = ", ".join(f"{instance.name}={instance.local.state_of(config)}"
+                             for instance, config in zip(system.instances, state))
+        depth = exploration.depth[first]
+        results.append(Result(
+            id=deadlock_id(system.name, signature), kind="model-finding", category="deadlock", check=check,
+            subject=signature,
+            message=f"deadlock after {depth} step{'s' if depth != 1 else ''}: no step is possible in {stuck_at} "
+                    f"(the first of {len(members)} deadlocked state{'s' if len(members) != 1 else ''} with this "
+                    f"signature)",
+            location=_deadlock_location(system, state), witness=witness_lines(steps)))
+    return results
+
+
 def model_results(run: CheckRun) -> ResultSet:
-    """One check per system and finding category; one result per finding."""
+    """One check per system and finding category; one result per finding (per deadlock
+    signature for deadlocks)."""
     results = ResultSet()
     for analysis in run.analyses:
         system = analysis.system
@@ -250,6 +317,10 @@ def model_results(run: CheckRun) -> ResultSet:
             results.add_check(Check(id=model_check_id(system.name, category), suite=suite, name=category,
                                     location=Location(_file(system.composition.file))))
         for finding in analysis.findings:
+            if finding.kind == "deadlock":
+                for result in _deadlock_results(analysis, finding):
+                    results.add_result(result)
+                continue
             results.add_result(Result(
                 id=finding.id, kind="model-finding", category=finding.kind,
                 check=model_check_id(system.name, finding.kind), subject=finding.subject, message=finding.message,
@@ -454,14 +525,29 @@ class Acknowledgement:
     location: Location
 
 
+def _null_document_line(path: Path) -> int | None:
+    """The line of the document of a YAML file that load_yaml read as nothing, if it has one
+    (an explicit null); None when the file holds only comments and blank space."""
+    import yaml
+
+    node = yaml.compose(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return None if node is None else node.start_mark.line + 1
+
+
 def load_accepted(path: Path, name: str) -> list[Acknowledgement]:
     """Read an accepted-findings file: a YAML list of {id, reason}, both non-empty text."""
     try:
         document = load_yaml(path, name)
     except InputError as error:
-        if [problem.message for problem in error.problems] == ["empty file"]:
-            return []  # a file with nothing acknowledged yet (or only comments) is valid
-        raise
+        if [problem.message for problem in error.problems] != ["empty file"]:
+            raise
+        # A file with nothing acknowledged yet (or only comments) is valid; one that holds a
+        # null (`~`, `null`), which the loader cannot tell from nothing, is not a list.
+        line = _null_document_line(path)
+        if line is None:
+            return []
+        raise InputError(Problem(file=name, line=line, rule="accepted-shape",
+                                 message="an accepted-findings file is a list of {id, reason} (got null)"))
     problems = ProblemCollector(name)
     if not isinstance(document, list):
         problems.add(line_of(document) or 1, "accepted-shape", "an accepted-findings file is a list of {id, reason}")
@@ -537,6 +623,7 @@ def compare(proposal: ResultSet, baseline: ResultSet,
             acknowledgements: list[Acknowledgement]) -> tuple[list[GatedResult], list[Acknowledgement], list[Check]]:
     """Classify every result of both sides by identity; return them, the stale
     acknowledgements and the checks (the proposal's, then those only fixed results name)."""
+    proposal, baseline = same_deadlock_granularity(proposal, baseline)
     acknowledged = {acknowledgement.id: acknowledgement for acknowledgement in acknowledgements}
     gated = []
     for identity, result in proposal.results.items():
@@ -556,9 +643,67 @@ def compare(proposal: ResultSet, baseline: ResultSet,
         if item.status == "fixed" and item.result.check not in checks:
             # A check that no longer exists (its state was removed): kept, passing, to show the fix.
             checks[item.result.check] = baseline.checks.get(item.result.check) or Check(
-                id=item.result.check, suite=item.result.check.split("/")[0], name=item.result.check,
+                id=item.result.check, suite=_suite_of(item.result.check), name=item.result.check,
                 location=item.result.location)
     return gated, stale, list(checks.values())
+
+
+def _suite_of(check_id: str) -> str:
+    """The suite a check belongs to, from its identity alone (for a check only a baseline
+    without its checks names): ``model <system>``, ``mapping <id>``, ``properties``."""
+    source, _, rest = check_id.partition("/")
+    if source == "property":
+        return "properties"
+    return f"{source} {rest.split('/')[0]}" if rest else source
+
+
+COARSE_DEADLOCK = "reachable"  # the one deadlock identity per system of a check report and of --engine z3
+
+
+def _deadlock_system(result: Result) -> str | None:
+    if result.category != "deadlock" or not result.check.startswith("model/"):
+        return None
+    return result.check.removeprefix("model/").removesuffix("/deadlock")
+
+
+def _coarse(result: Result) -> bool:
+    return result.id.endswith(f"/-/deadlock/{COARSE_DEADLOCK}")
+
+
+def same_deadlock_granularity(proposal: ResultSet, baseline: ResultSet) -> tuple[ResultSet, ResultSet]:
+    """Both sides with deadlocks compared at the finest level both carry. A side that knows one
+    deadlock per system (a check report, a gate run with ``--engine z3``) cannot say which of
+    the other side's deadlocks are new: for such a system, the other side's deadlock results
+    are folded into the one coarse identity, so that "has a deadlock" is compared with "has a
+    deadlock" rather than every deadlock being new and the coarse one fixed."""
+    def granularity(results: ResultSet) -> dict[str, bool]:
+        found: dict[str, bool] = {}
+        for result in results.results.values():
+            system = _deadlock_system(result)
+            if system is not None:
+                found[system] = found.get(system, False) or _coarse(result)
+        return found
+
+    ours, theirs = granularity(proposal), granularity(baseline)
+    mixed = {system for system in ours.keys() & theirs.keys() if ours[system] != theirs[system]}
+    if not mixed:
+        return proposal, baseline
+    log.info("deadlocks of %s are compared as one per system: one side names no deadlocked state",
+             ", ".join(sorted(mixed)))
+
+    def folded(results: ResultSet) -> ResultSet:
+        kept = ResultSet(checks=dict(results.checks))
+        for identity in sorted(results.results):
+            result = results.results[identity]
+            system = _deadlock_system(result)
+            if system in mixed and not _coarse(result):
+                result = replace(result, id=f"{system}/-/deadlock/{COARSE_DEADLOCK}")
+                if result.id in kept.results:
+                    continue  # the first deadlock (by identity) stands for all of them
+            kept.results[result.id] = result
+        return kept
+
+    return folded(proposal), folded(baseline)
 
 
 # --- running a gate -------------------------------------------------------------------------
@@ -582,18 +727,35 @@ def _relative_name(path: Path, root: Path) -> str | None:
         return None
 
 
+def _outside_name(path: Path) -> str:
+    """How a file outside the repository is named in every output: a built-in model of swmc as
+    ``models/NAME`` (as ``swmc check`` names it), a file named by a relative path as given,
+    one named by an absolute path by its file name alone. Never an absolute path: it would
+    differ between checkouts and machines, and the outputs must not."""
+    try:
+        return "models/" + path.resolve().relative_to(builtin_models_dir().resolve()).as_posix()
+    except ValueError:
+        pass
+    return path.name if path.is_absolute() else PurePath(path).as_posix()
+
+
+def _name(path: Path, root: Path) -> str:
+    """Repository-relative for a file in the repository (the same on both sides and in every
+    checkout), else :func:`_outside_name`."""
+    return _relative_name(path, root) or _outside_name(path)
+
+
 def _names(paths: list[Path], root: Path) -> list[str]:
-    """Repository-relative names for files in the repository (the same on both sides); others
-    keep the name a check gives them."""
-    return [_relative_name(path, root) or display_name(path) for path in paths]
+    return [_name(path, root) for path in paths]
 
 
 def _acknowledgements(request: GateRequest, root: Path) -> tuple[list[Acknowledgement], str | None]:
     if request.accepted is not None:
         path = request.accepted if request.accepted.is_absolute() else request.directory / request.accepted
-        name = (_relative_name(path, root) if path.is_file() else None) or str(request.accepted)
         if not path.is_file():
-            raise InputError(Problem(file=name, line=0, rule="file", message="no such accepted-findings file"))
+            raise InputError(Problem(file=str(request.accepted), line=0, rule="file",
+                                     message="no such accepted-findings file"))
+        name = _name(path, root)
         return load_accepted(path, name), name
     default = root / ACCEPTED_FILE
     if default.is_file():
@@ -644,7 +806,7 @@ def run_gate(request: GateRequest) -> GateOutcome:
     """Check the proposal and the baseline and compare them. Every problem with the input
     (files, the revision, the accepted-findings file) raises InputError before any analysis."""
     directory = request.directory.resolve()
-    root = repository_root(directory)
+    root, not_a_repository = locate_repository(directory)
     saved = Path(request.baseline)
     saved = saved if saved.is_absolute() else directory / saved
     from_file = saved.is_file()
@@ -653,7 +815,7 @@ def run_gate(request: GateRequest) -> GateOutcome:
         if root is None:
             raise InputError(Problem(file="<command line>", line=0, rule="baseline",
                                      message=f"--baseline {request.baseline!r} is no findings file, and {directory} is not "
-                                             "in a git repository to read a revision from"))
+                                             f"in a git repository to read a revision from (git: {not_a_repository})"))
         commit = resolve_revision(root, request.baseline)
     base = root or directory
 
@@ -670,8 +832,20 @@ def run_gate(request: GateRequest) -> GateOutcome:
         _check_same_parameters(saved_settings, settings, request.baseline)
         (run,) = run_checks([proposal], request.settings)
         proposal_results = collect_results(run).merge(_property_results(property_specs, request.settings))
-        description = {"kind": "findings-file", "ref": request.baseline, "commit": None, "status": "read",
+        description = {"kind": "findings-file", "ref": _name(saved, base), "commit": None, "status": "read",
                        "missing_files": [], "problems": []}
+    elif commit is None:
+        # Before a repository's first commit HEAD names no commit: the baseline is empty, and
+        # every result of the proposal is new (so a first commit passes when it adds no finding).
+        log.info("%s names a branch with no commit yet; the baseline is empty", request.baseline)
+        (run,) = run_checks([proposal], request.settings)
+        proposal_results = collect_results(run).merge(_property_results(property_specs, request.settings))
+        baseline_results = ResultSet()
+        in_repository = [name for path, name in zip([*request.models, *request.mappings, *request.properties],
+                                                    [*model_names, *mapping_names, *property_names])
+                         if _relative_name(path, root) is not None]
+        description = {"kind": "git", "ref": request.baseline, "commit": None, "status": "unborn",
+                       "missing_files": in_repository, "problems": []}
     else:
         proposal_results, baseline_results, description = _against_revision(
             request, proposal, root, commit, model_names, mapping_names)
@@ -679,20 +853,45 @@ def run_gate(request: GateRequest) -> GateOutcome:
         baseline_results.merge(_baseline_properties(request, root, commit, property_names, description))
 
     results, stale, checks = compare(proposal_results, baseline_results, acknowledgements)
+    outside = {name for path, name in zip([*request.models, *request.mappings, *request.properties],
+                                          [*model_names, *mapping_names, *property_names])
+               if _relative_name(path, base) is None}
     outcome = GateOutcome(settings=settings, baseline=description, accepted_file=accepted_name, results=results,
                           stale=stale, checks=checks, proposal=proposal_results,
-                          outside_repository=_outside(base, results, acknowledgements))
+                          outside_repository=_outside(base, results, acknowledgements, outside))
     log.info("gate against %s: %s", request.baseline,
              ", ".join(f"{len(outcome.with_status(status))} {status}" for status in STATUSES))
     return outcome
 
 
-def _outside(root: Path, results: list[GatedResult], acknowledgements: list[Acknowledgement]) -> frozenset[str]:
+def _outside(root: Path, results: list[GatedResult], acknowledgements: list[Acknowledgement],
+             outside: set[str]) -> frozenset[str]:
+    """The names, among the locations the outputs give, that are no file of the repository:
+    the input files outside it, and any other name with no file under the root (a machine file
+    an outside composition names)."""
     named = {location.file for gated in results if gated.status != "fixed"
              for location in (gated.result.location, gated.result.related) if location is not None}
     named |= {acknowledgement.location.file for acknowledgement in acknowledgements}
     return frozenset(name for name in named
-                     if PurePath(name).is_absolute() or name.split("/")[0] == ".." or not (root / name).is_file())
+                     if name in outside or PurePath(name).is_absolute() or name.split("/")[0] == ".."
+                     or not (root / name).is_file())
+
+
+def _at_revision(paths: list[Path], names: list[str], root: Path, temporary: Path, written: set[str],
+                 description: dict[str, Any]) -> tuple[list[Path], list[str]]:
+    """The baseline's versions of ``paths``: a file of the repository as extracted from the
+    revision into ``temporary`` (left out, and listed as missing, when the revision lacks it);
+    a file outside the repository as it is, the same on both sides."""
+    kept_paths, kept_names = [], []
+    for path, name in zip(paths, names):
+        if _relative_name(path, root) is not None:
+            if name not in written:
+                description["missing_files"].append(name)  # new in the proposal: all its results are new
+                continue
+            path = Path(temporary, *PurePath(name).parts)
+        kept_paths.append(path)
+        kept_names.append(name)
+    return kept_paths, kept_names
 
 
 def _baseline_properties(request: GateRequest, root: Path, commit: str, names: list[str],
@@ -705,15 +904,7 @@ def _baseline_properties(request: GateRequest, root: Path, commit: str, names: l
     in_repository = {name for path, name in zip(request.properties, names) if _relative_name(path, root) is not None}
     with tempfile.TemporaryDirectory(prefix="swmc-baseline-properties-") as temporary:
         written = extract_files(root, commit, Path(temporary), also=in_repository)
-        paths, kept = [], []
-        for path, name in zip(request.properties, names):
-            if name in in_repository:
-                if name not in written:
-                    description["missing_files"].append(name)
-                    continue
-                path = Path(temporary, *PurePath(name).parts)
-            paths.append(path)
-            kept.append(name)
+        paths, kept = _at_revision(request.properties, names, root, Path(temporary), written, description)
         try:
             specs = _load_property_files(paths, kept)
         except InputError as error:
@@ -734,20 +925,8 @@ def _against_revision(request: GateRequest, proposal: Inputs, root: Path, commit
                    "missing_files": [], "problems": []}
     with tempfile.TemporaryDirectory(prefix="swmc-baseline-") as temporary:
         written = extract_files(root, commit, Path(temporary), also=in_repository)
-
-        def at_baseline(paths: list[Path], names: list[str]) -> tuple[list[Path], list[str]]:
-            kept_paths, kept_names = [], []
-            for path, name in zip(paths, names):
-                if name in in_repository:
-                    if name not in written:
-                        description["missing_files"].append(name)  # new in the proposal: all its results are new
-                        continue
-                    path = Path(temporary, *PurePath(name).parts)
-                kept_paths.append(path)  # a file outside the repository is the same on both sides
-                kept_names.append(name)
-            return kept_paths, kept_names
-
-        baseline_models, baseline_mappings = at_baseline(request.models, model_names), at_baseline(request.mappings, mapping_names)
+        baseline_models = _at_revision(request.models, model_names, root, Path(temporary), written, description)
+        baseline_mappings = _at_revision(request.mappings, mapping_names, root, Path(temporary), written, description)
         sides = [proposal]
         try:
             sides.append(Inputs(load_models(*baseline_models), load_mappings(*baseline_mappings), dict(proposal.parameters)))
@@ -758,5 +937,6 @@ def _against_revision(request: GateRequest, proposal: Inputs, root: Path, commit
             description["status"] = "invalid"
             description["problems"] = [str(problem) for problem in error.problems]
         runs = run_checks(sides, request.settings)
-    baseline_results = collect_results(runs[1]) if len(runs) > 1 else ResultSet()
-    return collect_results(runs[0]), baseline_results, description
+        results = [collect_results(run) for run in runs]  # while the temporary files exist
+    baseline_results = results[1] if len(results) > 1 else ResultSet()
+    return results[0], baseline_results, description

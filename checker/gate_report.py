@@ -54,6 +54,9 @@ STATUS_TITLES = {
     "existing": "Existing: the baseline has these too",
 }
 MARKDOWN_WITNESS_LINES = 3
+STALE_SUITE = "stale acknowledgements"  # JUnit: the suite of the skipped test cases they become
+STALE_RULE = "stale-acknowledgement"  # SARIF: the rule of the note-level results they become
+STALE_DESCRIPTION = "An acknowledgement in the accepted-findings file that names no result any more."
 
 
 def _counts(outcome: GateOutcome) -> dict[str, int]:
@@ -64,7 +67,9 @@ def _counts(outcome: GateOutcome) -> dict[str, int]:
 
 def _baseline_words(outcome: GateOutcome) -> str:
     baseline = outcome.baseline
-    if baseline["kind"] == "git":
+    if baseline["kind"] == "git" and baseline["commit"] is None:
+        words = f"`{baseline['ref']}` (a branch with no commit yet: the baseline is empty, every result is new)"
+    elif baseline["kind"] == "git":
         words = f"`{baseline['ref']}` (commit {baseline['commit'][:12]})"
     else:
         words = f"the findings file `{baseline['ref']}`"
@@ -194,8 +199,9 @@ def render_junit(outcome: GateOutcome) -> str:
     for check in outcome.checks:
         suites.setdefault(check.suite, []).append(check)
 
-    root = ElementTree.Element("testsuites", {"name": "swmc gate", "tests": str(len(outcome.checks)),
-                                              "failures": str(len(failures)), "errors": "0"})
+    root = ElementTree.Element("testsuites", {"name": "swmc gate", "tests": str(len(outcome.checks) + len(outcome.stale)),
+                                              "failures": str(len(failures)), "errors": "0",
+                                              "skipped": str(len(outcome.stale))})
     for suite_name, checks in suites.items():
         failed = sum(1 for check in checks if check.id in failures)
         suite = ElementTree.SubElement(root, "testsuite", {"name": suite_name, "tests": str(len(checks)),
@@ -217,6 +223,22 @@ def render_junit(outcome: GateOutcome) -> str:
                      for gated in others.get(check.id, [])]
             if notes:
                 ElementTree.SubElement(case, "system-out").text = "\n".join(notes)
+    if outcome.stale:
+        # One skipped test case per stale acknowledgement: shown, so that the file gets tidied,
+        # but neither a failure nor a pass of anything that was checked.
+        suite_name = STALE_SUITE
+        suite = ElementTree.SubElement(root, "testsuite", {"name": suite_name, "tests": str(len(outcome.stale)),
+                                                           "failures": "0", "errors": "0",
+                                                           "skipped": str(len(outcome.stale))})
+        for item in outcome.stale:
+            attributes = {"name": item.id, "classname": "swmc." + suite_name.replace(" ", "."),
+                          "file": item.location.file}
+            if item.location.line:
+                attributes["line"] = str(item.location.line)
+            case = ElementTree.SubElement(suite, "testcase", attributes)
+            ElementTree.SubElement(case, "skipped", {"message": f"stale acknowledgement: {item.id} is acknowledged at "
+                                                               f"{item.location} but no longer found"})
+            ElementTree.SubElement(case, "system-out").text = f"reason given: {item.reason}"
     ElementTree.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
@@ -233,11 +255,14 @@ def _physical(location: Location) -> dict[str, Any]:
 def render_sarif(outcome: GateOutcome) -> str:
     """The proposal's results, each at the mapping or model entry behind it. Fixed results are
     left out (what is absent from a run is what a code-scanning service closes); accepted ones
-    are suppressed with their reason."""
+    are suppressed with their reason; each stale acknowledgement is a note at its line of the
+    accepted-findings file."""
     shown = [gated for gated in outcome.results if gated.status != "fixed"]
-    categories = list(CATEGORY_DESCRIPTIONS) + sorted({gated.result.category for gated in shown} - set(CATEGORY_DESCRIPTIONS))
+    categories = [*CATEGORY_DESCRIPTIONS, STALE_RULE,
+                  *sorted({gated.result.category for gated in shown} - set(CATEGORY_DESCRIPTIONS))]
+    descriptions = {**CATEGORY_DESCRIPTIONS, STALE_RULE: STALE_DESCRIPTION}
     rules = [{"id": category, "name": category.title().replace("-", ""),
-              "shortDescription": {"text": CATEGORY_DESCRIPTIONS.get(category, f"A result of category {category}.")}}
+              "shortDescription": {"text": descriptions.get(category, f"A result of category {category}.")}}
              for category in categories]
     index = {category: number for number, category in enumerate(categories)}
 
@@ -269,6 +294,22 @@ def render_sarif(outcome: GateOutcome) -> str:
             entry["suppressions"] = [suppression]
         entry["properties"] = {"swmcId": result.id, "swmcStatus": gated.status, "swmcKind": result.kind}
         results.append(entry)
+    for item in outcome.stale:
+        # A note, never an error: the finding it excused is gone, and only the accepted-findings
+        # file needs tidying. Its own fingerprint, so that it is no alert of the finding itself.
+        location: dict[str, Any] = {"logicalLocations": [{"fullyQualifiedName": item.id}]}
+        if in_repository(item.location):
+            location = {"physicalLocation": _physical(item.location), **location}
+        results.append({
+            "ruleId": STALE_RULE,
+            "ruleIndex": index[STALE_RULE],
+            "level": "note",
+            "message": {"text": f"{item.id} is acknowledged (reason given: {item.reason}) but no longer found; "
+                                "remove the acknowledgement"},
+            "locations": [location],
+            "partialFingerprints": {"swmcIdentity/v1": f"{STALE_RULE}/{item.id}"},
+            "properties": {"swmcId": item.id, "swmcStatus": "stale", "swmcKind": "acknowledgement"},
+        })
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

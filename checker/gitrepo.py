@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import InputError, Problem
 
-__all__ = ["MODEL_SUFFIXES", "extract_files", "repository_root", "resolve_revision"]
+__all__ = ["MODEL_SUFFIXES", "extract_files", "locate_repository", "repository_root", "resolve_revision"]
 
 log = logging.getLogger(__name__)
 
@@ -39,25 +39,51 @@ def _first_line(output: bytes) -> str:
     return text.splitlines()[0] if text else "no message"
 
 
-def repository_root(directory: Path) -> Path | None:
-    """The top of the work tree ``directory`` is in, or None when it is in none."""
+def locate_repository(directory: Path) -> tuple[Path | None, str]:
+    """The top of the work tree ``directory`` is in, or None and the first line of git's own
+    message saying why not (not a repository, or one git refuses to use, such as a
+    repository owned by another user: "detected dubious ownership")."""
     completed = _git(directory, "rev-parse", "--show-toplevel")
     if completed.returncode != 0:
-        return None
-    return Path(completed.stdout.decode("utf-8").strip()).resolve()
+        return None, _first_line(completed.stderr)
+    return Path(completed.stdout.decode("utf-8").strip()).resolve(), ""
 
 
-def resolve_revision(root: Path, revision: str) -> str:
-    """The commit ``revision`` names in the repository at ``root``; InputError if none."""
+def repository_root(directory: Path) -> Path | None:
+    """The top of the work tree ``directory`` is in, or None when it is in none."""
+    return locate_repository(directory)[0]
+
+
+def resolve_revision(root: Path, revision: str) -> str | None:
+    """The commit ``revision`` names in the repository at ``root``; None when it names a
+    branch that has no commit yet (``HEAD`` before a repository's first commit, or the name of
+    that unborn branch); InputError if it names nothing."""
     if revision.startswith("-"):  # never let a revision be read as an option of git
         raise InputError(Problem(file="<command line>", line=0, rule="baseline",
                                  message=f"--baseline {revision!r} is not a revision"))
     completed = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
-    if completed.returncode != 0:
-        raise InputError(Problem(file="<command line>", line=0, rule="baseline",
-                                 message=f"--baseline {revision!r} is neither a findings file nor a revision of the git "
-                                         f"repository at {root}"))
-    return completed.stdout.decode("ascii").strip()
+    if completed.returncode == 0:
+        return completed.stdout.decode("ascii").strip()
+    if _unborn_branch(root, revision) is not None:
+        return None
+    raise InputError(Problem(file="<command line>", line=0, rule="baseline",
+                             message=f"--baseline {revision!r} is neither a findings file nor a revision of the git "
+                                     f"repository at {root}"))
+
+
+def _unborn_branch(root: Path, revision: str) -> str | None:
+    """The branch HEAD points at, when ``revision`` names it (as HEAD, @ or by name) and it has
+    no commit yet; None otherwise (a detached HEAD always names a commit)."""
+    symbolic = _git(root, "symbolic-ref", "--quiet", "HEAD")
+    if symbolic.returncode != 0:
+        return None
+    reference = symbolic.stdout.decode("utf-8").strip()
+    branch = reference.removeprefix("refs/heads/")
+    if revision not in ("HEAD", "@", reference, branch):
+        return None
+    if _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", reference).returncode == 0:
+        return None
+    return branch
 
 
 def extract_files(root: Path, commit: str, destination: Path, also: set[str] = frozenset()) -> set[str]:

@@ -49,13 +49,22 @@ class OutputDirectory:
     def __init__(self, root: Path):
         self.root = root
 
-    def claim(self) -> None:
+    def check(self) -> None:
+        """Raise InputError if ``claim`` would refuse the directory, writing nothing (so that a
+        command can refuse a bad ``--out`` before its analyses run)."""
         if self.root.exists() and not self.root.is_dir():
             raise InputError(Problem(file=str(self.root), line=0, rule="output-directory",
                                      message="the output path exists and is not a directory"))
+        existing = next((parent for parent in (self.root, *self.root.parents) if parent.exists()), None)
+        if existing is not None and existing != self.root and not existing.is_dir():
+            raise InputError(Problem(file=str(self.root), line=0, rule="output-directory",
+                                     message=f"{existing} is not a directory, so the output directory cannot be made"))
         if self.root.is_dir() and any(self.root.iterdir()) and not (self.root / MARKER).exists():
             raise InputError(Problem(file=str(self.root), line=0, rule="output-directory",
                                      message=f"the directory holds files swmc did not write (no {MARKER}); choose another --out"))
+
+    def claim(self) -> None:
+        self.check()
         self.root.mkdir(parents=True, exist_ok=True)
         marker = self.root / MARKER
         if not marker.exists():

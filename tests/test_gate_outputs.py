@@ -98,16 +98,27 @@ def test_sarif_has_what_code_scanning_needs(outcome):
         assert physical["artifactLocation"]["uriBaseId"] == "SRCROOT"
         assert not physical["artifactLocation"]["uri"].startswith("/")
         assert physical["region"]["startLine"] >= 1
-        assert result["level"] == {"new": "error", "existing": "warning", "accepted": "note"}[result["properties"]["swmcStatus"]]
-        assert ("suppressions" in result) == (result["properties"]["swmcStatus"] == "accepted")
+        status = result["properties"]["swmcStatus"]
+        assert result["level"] == {"new": "error", "existing": "warning", "accepted": "note", "stale": "note"}[status]
+        assert ("suppressions" in result) == (status == "accepted")
+    (stale,) = [result for result in run["results"] if result["properties"]["swmcStatus"] == "stale"]
+    assert stale["ruleId"] == "stale-acknowledgement" and "baselineState" not in stale
+    assert stale["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": ".swmc-accepted.yaml", "uriBaseId": "SRCROOT"}, "region": {"startLine": 3}}
+    assert stale["partialFingerprints"]["swmcIdentity/v1"] == "stale-acknowledgement/no/such/finding"
 
 
 def test_junit_has_one_test_case_per_check_and_fails_only_new_results(outcome):
     junit = ElementTree.fromstring(render(outcome, "junit"))
     cases = list(junit.iter("testcase"))
-    assert len(cases) == len(outcome.checks) == int(junit.get("tests"))
+    assert len(cases) == len(outcome.checks) + len(outcome.stale) == int(junit.get("tests"))
     suites = [suite.get("name") for suite in junit.iter("testsuite")]
-    assert suites == ["model scomo_device[k=1,n=1]", "model tr069_device[m=1,n=1]", "mapping gap_analysis_2012"]
+    assert suites == ["model scomo_device[k=1,n=1]", "model tr069_device[m=1,n=1]", "mapping gap_analysis_2012",
+                      "stale acknowledgements"]
+    (stale,) = junit.find("testsuite[@name='stale acknowledgements']").iter("testcase")
+    assert stale.get("name") == "no/such/finding" and stale.get("file") == ".swmc-accepted.yaml" and stale.get("line") == "3"
+    assert stale.find("skipped") is not None and stale.find("failure") is None
+    assert junit.get("skipped") == "1"
     model_cases = [case.get("name") for case in junit.find("testsuite").iter("testcase")]
     assert model_cases == ["unreachable-state", "unreachable-value", "deadlock", "stuck-transient"]
     failed = [case for case in cases if case.find("failure") is not None]
