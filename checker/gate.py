@@ -12,15 +12,17 @@ Identities (docs/gate.md):
 
 - a model finding keeps the ``id`` of the check report, ``system/instance/kind/subject``
   (``scomo_device[k=2,n=1]/dp1.dc1/unreachable-state/Orphan``); a deadlock is
-  ``system/-/deadlock/reachable``, one per system;
-- a property that does not hold (to come) is ``<its identity>/<verdict>``;
+  ``system/-/deadlock/<signature>``, one per :func:`deadlock_signature` among the deadlocked
+  states the explicit engine found (with Z3 alone, which shows one deadlocked state, one per
+  system: ``system/-/deadlock/reachable``, as in the check report);
+- a property that does not hold is ``property/<file>/<name>/<verdict>``;
 - a mapping verdict that cannot be mapped is
   ``mapping/<mapping id>/<side>/<state|operation>/<component>.<name>/<category>``
   (``mapping/gap_analysis_2012/scomo/state/dp.Delivered/no-image``): the same element failing
   for another reason is another result.
 
 Every result also names the *check* it belongs to: a model's finding category in one system,
-one state or operation of a mapping, later one property. The checks are what JUnit reports
+one state or operation of a mapping, one property. The checks are what JUnit reports
 as test cases, passed or failed.
 
 Adding a source of results (the extension point). Each source is a function from a finished
