@@ -82,7 +82,7 @@ def test_an_image_no_behaviour_shows_is_reported_by_both_engines(tmp_path):
     for name in ("scomo-device.yaml", "tr069-device.yaml"):
         (tmp_path / name).write_text((builtin_models_dir() / name).read_text())
     for name in ("scomo-delivery-package.yaml", "scomo-deployment-component.yaml", "tr069-deployment-unit.yaml",
-                 "tr069-execution-unit.yaml", "tr069-execution-environment.yaml"):
+                 "tr069-execution-unit.yaml", "tr069-execution-environment.yaml", "tr069-change-du-state.yaml"):
         (tmp_path / name).write_text((builtin_models_dir() / name).read_text())
     (tmp_path / "mappings").mkdir()
     path = tmp_path / "mappings" / "changed.yaml"

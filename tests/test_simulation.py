@@ -301,17 +301,20 @@ def test_gap_analysis_scomo_by_tr069(gap_analysis):
 
 
 def test_gap_analysis_tr069_by_scomo(gap_analysis):
-    # ee.Disable has no SCOMO counterpart; du.Install's only one-operation counterpart is
-    # dp.Install, which needs a Delivered package; autonomous_install is silent and SCOMO has
-    # no silent step out of Absent. So no Deployment Unit is ever installed in the game and
-    # the Execution Units' own failures (failed_while_active) are never reached.
+    # ee.Disable, ee.Reboot and cds.ChangeDUState (operations of unpaired instances) have no
+    # SCOMO counterpart; du.Install's only one-operation counterpart is dp.Install, which needs
+    # a Delivered package; autonomous_install is silent and SCOMO has no silent step out of
+    # Absent. So no Deployment Unit is ever installed in the game and the Execution Units' own
+    # failures (failed_while_active) are never reached.
     result = correspondences(gap_analysis)[TR069_BY_SCOMO]
     assert not result.holds
     assert (result.game_pairs, result.relation_size) == (2, 0)  # ee Up and ee Error
     assert [(mismatch.id, mismatch.reason) for mismatch in result.mismatches] == [
         (f"{TR069_BY_SCOMO}/ee.Disable", "unmapped-operation"),
+        (f"{TR069_BY_SCOMO}/ee.Reboot", "unmapped-operation"),
         (f"{TR069_BY_SCOMO}/du1.Install", "cannot-follow"),
         (f"{TR069_BY_SCOMO}/du1.autonomous_install", "cannot-follow"),
+        (f"{TR069_BY_SCOMO}/cds.ChangeDUState", "unmapped-operation"),
     ]
     assert result.operations_in_mismatches["dp.Install"]
     assert result.exercised_operations == ("dp.Install",)
