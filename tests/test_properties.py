@@ -288,7 +288,7 @@ def test_cone_of_influence_is_exact():
     system = builtin("tr069-device", n=2, m=1)
     du2 = next(i for i, instance in enumerate(system.instances) if instance.name == "du2")
     cone = closed_cone(system, {du2})
-    assert {system.instances[i].name for i in cone} == {"ee", "du2", "du2.eu1"}
+    assert {system.instances[i].name for i in cone} == {"ee", "cds", "du2", "du2.eu1"}
     restricted, kept = restrict(system, cone)
     whole = {tuple(state[i] for i in kept) for state in explore(system).states}
     assert set(explore(restricted).states) == whole
