@@ -407,3 +407,93 @@ def test_every_declared_report_value_is_used():
         for report in machine.reports:
             used = {repr(value) for t in machine.transitions for name, value in t.reports if name == report.name}
             assert used == {repr(value) for value in report.values}, f"{machine.id}.{report.name}"
+
+
+# --- RPCs and operation types the models name (cwmp-1-2.xsd, tr-181-2-19-1-cwmp.xml) --------------
+
+def _top_element(name: str) -> ET.Element:
+    found = [element for element in children(parse(CWMP_XSD), "element") if element.get("name") == name]
+    assert len(found) == 1, f"{CWMP_XSD} declares {len(found)} top-level elements {name!r}"
+    return found[0]
+
+
+def _sequence_children(element: ET.Element) -> list[ET.Element]:
+    """The elements declared inside ``element`` (its message parameters), not itself."""
+    return [child for child in element.iter() if child is not element and local(child.tag) == "element"]
+
+
+def _transitions(machine_id: str, trigger: str):
+    return [t for t in shipped_machines()[machine_id].transitions if t.trigger == trigger]
+
+
+def _composition(composition_id: str):
+    return next(model for model in load_models(builtin_model_paths()) if model.id == composition_id)
+
+
+def test_ee_reboot_is_the_cwmp_reboot_rpc():
+    """The EE's Reboot is the ACS's Reboot RPC: an RPC of the schema, with an empty response, whose
+    Inform event the schema names; the model offers it as a server operation and cites the schema."""
+    reboot = _top_element("Reboot")
+    assert [child.get("name") for child in _sequence_children(reboot)] == ["CommandKey"]
+    assert _sequence_children(_top_element("RebootResponse")) == []
+    event_codes = ET.tostring(next(t for t in children(parse(CWMP_XSD), "simpleType")
+                                   if t.get("name") == "EventCodeType"), encoding="unicode")
+    assert "M Reboot" in event_codes
+    moves = _transitions("tr069_execution_environment", "Reboot")
+    assert moves and all(t.kind == "operation" and "cwmp-1-2.xsd Reboot" in t.spec for t in moves)
+    # A reboot restarts the EE, so the composition drags the EUs' restart along, as for ee.restart.
+    syncs = {(s.leader, s.leader_trigger): s for s in _composition("tr069_device").synchronizations}
+    assert syncs[("ee", "Reboot")].followers == syncs[("ee", "restart")].followers == (("eu", "ee_restarted"),)
+
+
+def test_change_du_state_carries_several_operations_each_with_its_own_result():
+    operations = next(e for e in _sequence_children(_top_element("ChangeDUState")) if e.get("name") == "Operations")
+    results = next(e for e in _sequence_children(_top_element("DUStateChangeComplete")) if e.get("name") == "Results")
+    assert operations.get("maxOccurs") == "unbounded" and results.get("maxOccurs") == "unbounded"
+    assert results.get("type", "").endswith("OpResultStruct")
+    (request,) = _transitions("tr069_change_du_state", "ChangeDUState")
+    assert request.kind == "operation" and "cwmp-1-2.xsd ChangeDUState Operations[1..unbounded]" in request.spec
+    syncs = {(s.leader, s.leader_trigger): s for s in _composition("tr069_device").synchronizations}
+    assert syncs[("cds", "ChangeDUState")].followers == (("du", "change_du_state_install"),)
+    # The operation the request carries starts a DU as the RPC's own Install operation does.
+    (install,) = _transitions("tr069_deployment_unit", "Install")
+    (carried,) = _transitions("tr069_deployment_unit", "change_du_state_install")
+    assert (carried.source, carried.dest) == (install.source, install.dest) and "InstallOpStruct" in carried.spec
+
+
+def test_autonomous_operations_are_the_schemas_operation_types():
+    """One autonomous DU transition for each OperationPerformed value of an
+    AutonomousDUStateChangeComplete, from the state the matching ChangeDUState operation starts in."""
+    schema = Schema(parse(CWMP_XSD))
+    published = schema.named_type("DefaultDeploymentUnitOperationType").enumeration
+    assert published == ["Install", "Update", "Uninstall"]
+    machine = shipped_machines()["tr069_deployment_unit"]
+    for operation in published:
+        requested = [(t.source, t.dest) for t in machine.transitions if t.trigger == operation and t.outcome == "success"]
+        autonomous = [(t.source, t.dest) for t in machine.transitions if t.trigger == f"autonomous_{operation.lower()}"]
+        assert autonomous and autonomous == requested, operation
+        (transition,) = [t for t in machine.transitions if t.trigger == f"autonomous_{operation.lower()}"]
+        assert transition.kind == "autonomous" and f"OperationPerformed {operation}" in transition.spec
+
+
+def test_requested_state_writes_fault_on_a_disabled_execution_environment():
+    """TR-181 (CWMP) says any write of RequestedState on a disabled EE MUST fault: every EU trigger
+    that writes it is guarded on an enabled EE in the device composition."""
+    descriptions = []
+    for obj in descendants(parse(TR181_CWMP), "object"):
+        if _object_path(obj.get("name") or obj.get("base") or "") == EU:
+            for param in children(obj, "parameter"):
+                if (param.get("name") or param.get("base")) == "RequestedState":
+                    descriptions += [" ".join("".join(d.itertext()).split()) for d in children(param, "description")]
+    assert any("disabled" in text and "CWMP Fault MUST be generated" in text for text in descriptions), descriptions
+    machine = shipped_machines()["tr069_execution_unit"]
+    writes = {t.trigger for t in machine.transitions
+              if any(name == "RequestedState" for name, _ in t.reports) or "RequestedState" in t.spec and t.kind == "operation"}
+    assert writes == {"RequestActive", "RequestIdle"}
+    guards = {}
+    for guard in _composition("tr069_device").guards:
+        if guard.component == "eu" and guard.requires == "ee":
+            guards.setdefault(guard.trigger, []).append(guard)
+    for trigger in writes:
+        assert guards.get(trigger), f"eu.{trigger} is not guarded on the Execution Environment"
+        assert all(g.states and "Disabled" not in g.states for g in guards[trigger]), trigger

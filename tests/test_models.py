@@ -15,6 +15,11 @@ from checker.catalog import builtin_model_paths, load_models
 REPOSITORY = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 FOUR_MACHINES = {"scomo_delivery_package", "scomo_deployment_component", "tr069_deployment_unit", "tr069_execution_unit"}
+# Machines that the requirement properties need beyond the four: the CWMP request carrying
+# several operations, and the SCOMO 1.1 features of the requirement text.
+FEATURE_MACHINES = {"tr069_execution_environment", "tr069_change_du_state", "scomo11_client_request",
+                    "scomo11_list_entry", "scomo11_component_origin"}
+COMPOSITIONS = {"scomo_device[k=2,n=1]", "tr069_device[m=2,n=1]", "scomo11_device", "scomo11_lists_device"}
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +31,7 @@ def test_the_four_machines_and_both_compositions_are_built_in(models):
     ids = {model.id for model in models}
     assert FOUR_MACHINES <= ids
     assert {"scomo_device", "tr069_device"} <= ids
+    assert FEATURE_MACHINES <= ids and {"scomo11_device", "scomo11_lists_device"} <= ids
 
 
 def test_every_transition_cites_its_source(models):
@@ -70,11 +76,11 @@ def test_check_reports_every_state_of_every_builtin_model_with_deadlocks_and_ass
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     systems = {system["id"]: system for system in report["systems"]}
     machines = {machine.id: machine for model in models for machine in model.machines}
-    for machine_id in FOUR_MACHINES:
+    for machine_id in FOUR_MACHINES | FEATURE_MACHINES:
         reported = [state["name"] for state in systems[machine_id]["instances"][0]["states"]]
         assert reported == machines[machine_id].state_names
         assert all(isinstance(state["reachable"], bool) for state in systems[machine_id]["instances"][0]["states"])
-    for composition_id in ("scomo_device[k=2,n=1]", "tr069_device[m=2,n=1]"):
+    for composition_id in sorted(COMPOSITIONS):
         system = systems[composition_id]
         assert system["deadlocked_states"] is not None
         assert system["assumptions"]
@@ -92,3 +98,107 @@ def test_the_wheel_ships_the_builtin_models(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in builtin_model_paths():
         assert f"checker/models/{path.name}" in names
+
+
+def test_scomo11_features_rest_on_assumptions_taken_from_the_requirement_text(models):
+    """No SCOMO specification read describes the SCOMO 1.1 features the requirements need: each
+    SCOMO 1.1 machine says so in every assumption (its source is the draft's requirement text and
+    it is unconfirmed), and every one of its transitions relies on one of them."""
+    machines = {machine.id: machine for model in models for machine in model.machines}
+    scomo11 = [machine for machine_id, machine in sorted(machines.items()) if machine_id.startswith("scomo11_")]
+    assert {machine.id for machine in scomo11} == {"scomo11_client_request", "scomo11_list_entry", "scomo11_component_origin"}
+    for machine in scomo11:
+        assert machine.assumptions, machine.id
+        for assumption in machine.assumptions:
+            source = " ".join(assumption.source.split())
+            assert "taken from the SCOMO 1.1 requirement text" in source and "SCOMO1_1-HLF-" in source, assumption.id
+            assert "unconfirmed in any SCOMO technical specification read" in source, assumption.id
+        for transition in machine.transitions:
+            assert transition.assumptions, f"{machine.file}:{transition.line} {transition.trigger}"
+
+
+# --- the features the requirements need, replayed on the executable machines ----------------
+
+def _run(model_name: str, events: list[str], **parameters):
+    from checker.catalog import resolve_model_path
+    from checker.composition import load_model
+    from checker.executable import ExecutableComposition
+    from checker.system import build_system
+
+    path = resolve_model_path(__import__("pathlib").Path(model_name))
+    executable = ExecutableComposition(build_system(load_model(path), parameters))
+    for event in events:
+        executable.fire(event)
+    return executable
+
+
+def _states(executable) -> dict[str, str]:
+    return {name: state for name, (state, _) in executable.state().items()}
+
+
+def test_the_reboot_rpc_restarts_the_eus_and_keeps_the_dus():
+    from checker.executable import EventRefused
+
+    device = _run("tr069-device", ["du1.Install", "du1.install_succeeded", "du1.eu1.SetAutoStart",
+                                   "du1.eu2.RequestActive", "du1.eu2.start_succeeded", "ee.Reboot"])
+    states = _states(device)
+    assert (states["ee"], states["du1"], states["du1.eu1"], states["du1.eu2"]) == ("Up", "Installed", "AutoStarting", "Idle")
+    # Not offered while the EE is disabled (EE-REBOOT-NOT-MODELLED-WHILE-DISABLED); an EE in Error comes back Up.
+    with pytest.raises(EventRefused):
+        _run("tr069-device", ["ee.Disable", "ee.Reboot"])
+    assert _states(_run("tr069-device", ["ee.fault", "ee.Reboot"]))["ee"] == "Up"
+
+
+def test_one_change_du_state_starts_every_absent_du_and_each_completes_on_its_own():
+    device = _run("tr069-device", ["cds.ChangeDUState"], n=2, m=1)
+    assert (_states(device)["du1"], _states(device)["du2"]) == ("Installing", "Installing")
+    device.fire("du1.install_succeeded")
+    device.fire("du2.install_failed")
+    states = _states(device)
+    assert (states["du1"], states["du1.eu1"], states["du2"], states["du2.eu1"]) == ("Installed", "Idle", "Absent", "Absent")
+    # With du1 present, the same request carries an Install for du2 only.
+    device.fire("cds.ChangeDUState")
+    assert (_states(device)["du1"], _states(device)["du2"]) == ("Installed", "Installing")
+
+
+def test_requested_state_writes_are_refused_on_a_disabled_ee_and_the_du_updates_by_itself():
+    from checker.executable import EventRefused
+
+    device = _run("tr069-device", ["du1.Install", "du1.install_succeeded", "ee.Disable"])
+    for event in ("du1.eu1.RequestIdle", "du1.eu1.RequestActive"):
+        with pytest.raises(EventRefused):
+            device.fire(event)
+    device.fire("du1.autonomous_update")
+    assert (_states(device)["du1"], _states(device)["du1.eu1"]) == ("Updating", "HeldIdle")
+
+
+def test_scomo11_lists_decide_install_and_activation():
+    from checker.executable import EventRefused
+
+    with pytest.raises(EventRefused):  # a whitelist: nothing is installed before it is listed
+        _run("scomo11-lists-device", ["dp.DownloadInstallInactive"])
+    device = _run("scomo11-lists-device", ["whitelist.Add", "dp.DownloadInstallInactive", "dp.download_succeeded",
+                                           "dp.install_inactive_succeeded", "blacklist.Add"])
+    assert (_states(device)["dp"], _states(device)["dp.dc1"]) == ("Installed", "Inactive")
+    with pytest.raises(EventRefused):  # a blacklisted component is kept from running
+        device.fire("dp.dc1.Activate")
+    device.fire("blacklist.Delete")
+    device.fire("dp.dc1.Activate")
+    assert _states(device)["dp.dc1"] == "Activating"
+
+
+def test_scomo11_requests_and_installs_by_other_means():
+    device = _run("scomo11-device", ["request.request_download_install"])
+    assert _states(device)["request"] == "InstallPending"
+    device.fire("dp.DownloadInstall")  # the server serves the request
+    assert (_states(device)["request"], _states(device)["dp"]) == ("Idle", "DownloadInstallingActive")
+    other = _run("scomo11-device", ["origin.installed_by_other_means"])
+    state, values = other.state()["origin"]
+    assert (state, values["InstalledVia"], _states(other)["dp.dc1"], _states(other)["dp"]) == (
+        "ViaOtherMeans", "OtherMeans", "Active", "Absent")
+    for event in ("dp.DownloadInstall", "dp.download_succeeded", "dp.install_succeeded"):
+        other.fire(event)
+    assert other.state()["origin"][1]["InstalledVia"] == "SCOMO"
+    other.fire("dp.dc1.Remove")
+    other.fire("dp.dc1.remove_succeeded")
+    assert _states(other)["origin"] == "NoComponent"
