@@ -18,7 +18,8 @@ from .errors import InputError, Problem
 from .model import format_value
 from .system import System
 
-__all__ = ["CanTake", "LocalIn", "NextBy", "Bound", "bind", "classify", "describe", "is_propositional", "nodes", "KINDS"]
+__all__ = ["CanTake", "LocalIn", "NextBy", "Bound", "bind", "classify", "describe", "is_propositional", "nodes", "normalise",
+           "KINDS"]
 
 STATE_KINDS = ("stable", "transient", "terminal", "absent")
 
@@ -56,6 +57,18 @@ class NextBy:
 
 
 Bound = object  # a proplang node whose atoms are LocalIn / CanTake / Bool / Deadlock, or NextBy
+
+
+def _same_value(a, b) -> bool:
+    """Equal as values of one type: true is not 1, and 1 is not "1"."""
+    return type(a) is type(b) and a == b
+
+
+def _written(value) -> str:
+    """A value as a formula writes it: true, false, null, a number, a name."""
+    if value is None:
+        return "null"
+    return format_value(value)
 
 
 def _closest(name: str, candidates) -> str | None:
@@ -155,14 +168,16 @@ class _Binder:
             return p.Bool(node.line, node.column, False)
         allowed = list(declared[observable].values)
         value = node.value
-        if value not in allowed and value is not None:
+        if value is not None and not any(_same_value(value, v) for v in allowed):
             # A bare name in a formula is a string; the model may declare booleans or numbers.
-            self.problem(node, f"{observable} of {machine.id} takes none of the value {format_value(value)!r}; "
-                               f"its values are {', '.join(format_value(v) for v in allowed)}",
-                         name=str(value), candidates=[format_value(v) for v in allowed])
+            # Python's 1 == True must not let a number stand for a boolean, hence _same_value.
+            at = p.Bool(node.value_line or node.line, node.value_column or node.column, False)  # the value's place
+            self.problem(at, f"{observable} of {machine.id} never takes the value {_written(value)}; expected one "
+                               f"of {', '.join(_written(v) for v in allowed)}, or null",
+                         name=str(value), candidates=[_written(v) for v in allowed])
             return p.Bool(node.line, node.column, False)
         configs = frozenset(c for c in range(len(local.configs))
-                            if (local.values_of(c).get(observable) == value) == node.equal)
+                            if _same_value(local.values_of(c).get(observable), value) == node.equal)
         name = self.system.instances[instance].name
         return LocalIn(instance, configs, f"{name}.{observable} {'==' if node.equal else '!='} {format_value(value)}")
 
@@ -202,6 +217,8 @@ class _Binder:
             bodies = tuple(self.bind(node.body, {**env, node.variable: member}) for member in members)
             if not bodies:  # a count of 0: the empty conjunction or disjunction
                 return p.Bool(node.line, node.column, node.universal)
+            if len(bodies) == 1:  # one instance: its body, with no one-operand And or Or around it
+                return bodies[0]
             return (p.And if node.universal else p.Or)(node.line, node.column, bodies)
         if isinstance(node, p.Next):
             instance, trigger = self.trigger(node, node.path, env)
@@ -266,8 +283,35 @@ def bind(formula, system: System, file: str) -> Bound:
     return bound
 
 
+def _operands(bound, kind) -> list:
+    """The operands of nested ``kind`` (And or Or) nodes, flattened."""
+    if isinstance(bound, kind):
+        return [part for operand in bound.operands for part in _operands(operand, kind)]
+    return [bound]
+
+
+def normalise(bound):
+    """``bound`` with a top-level conjunction of invariants written as one invariant, and a
+    disjunction of reachability questions as one question: AG p & AG q is AG (p & q) (and
+    G p & G q is G (p & q)), EF p | EF q is EF (p | q). Where a quantifier is written must not
+    decide the engine: ``forall u in du: AG p(u)`` expands to such a conjunction, and as an
+    invariant it goes to Z3 on one cone per part rather than to CTL over the whole system."""
+    for kind, operators in ((p.And, ("AG", "G")), (p.Or, ("EF",))):
+        parts = _operands(bound, kind)
+        if len(parts) < 2 or not all(isinstance(part, p.Temporal) for part in parts):
+            continue
+        operator = parts[0].operator
+        if operator in operators and all(part.operator == operator and is_propositional(part.operand)
+                                         for part in parts):
+            inner = kind(bound.line, bound.column, tuple(part.operand for part in parts))
+            return p.Temporal(bound.line, bound.column, operator, inner)
+    return bound
+
+
 def classify(bound) -> str:
-    """invariant (AG p / G p), reachability (EF p), otherwise ctl or ltl."""
+    """invariant (AG p / G p), reachability (EF p), otherwise ctl or ltl; decided on the
+    ``normalise``d formula, which the engines are then to be given."""
+    bound = normalise(bound)
     if isinstance(bound, p.Temporal) and bound.operator in ("AG", "G") and is_propositional(bound.operand):
         return "invariant"
     if isinstance(bound, p.Temporal) and bound.operator == "EF" and is_propositional(bound.operand):

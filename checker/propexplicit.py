@@ -23,16 +23,15 @@ condition); every fair check below rests on that.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections import deque
 from dataclasses import dataclass
-from itertools import product as cartesian
-
-import networkx as nx
+from itertools import compress, product as cartesian
 
 from . import proplang as p
 from .explicit import Exploration
-from .propbind import CanTake, LocalIn, NextBy
+from .propbind import CanTake, LocalIn, NextBy, describe
 
 __all__ = ["STUTTER", "StateGraph", "Lasso", "check_ctl", "check_ltl"]
 
@@ -74,25 +73,88 @@ class Lasso:
 
     steps: list[tuple[int | None, int]]
     loop: int | None = None
+    # What holds where the path ends, when it ends in a claim about every path rather than in
+    # a loop: (formula, negated), the formula holding there (negated: failing there).
+    claim: tuple[object, bool] | None = None
+
+
+def strongly_connected(succ, inside: bytearray, roots=None) -> list[list[int]]:
+    """The strongly connected components of the graph ``succ`` (node -> [(label, node)])
+    restricted to the nodes with ``inside[node]`` set, that a path can stay in forever: those
+    with an edge inside (a single node needs a self-loop). An iterative Tarjan search, in the
+    order of ``roots`` (default: every node), so the result is deterministic."""
+    size = len(succ)
+    number = [0] * size  # 0: not visited yet; otherwise the order of the visit, from 1
+    low = [0] * size
+    on_stack = bytearray(size)
+    stack: list[int] = []
+    found: list[list[int]] = []
+    counter = 1
+    for root in range(size) if roots is None else roots:
+        if number[root] or not inside[root]:
+            continue
+        number[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = 1
+        work = [(root, iter(succ[root]))]
+        while work:
+            node, edges = work[-1]
+            descended = False
+            for _, target in edges:
+                if not inside[target]:
+                    continue
+                if not number[target]:
+                    number[target] = low[target] = counter
+                    counter += 1
+                    stack.append(target)
+                    on_stack[target] = 1
+                    work.append((target, iter(succ[target])))
+                    descended = True
+                    break
+                if on_stack[target] and number[target] < low[node]:
+                    low[node] = number[target]
+            if descended:
+                continue
+            work.pop()
+            if work and low[node] < low[work[-1][0]]:
+                low[work[-1][0]] = low[node]
+            if low[node] == number[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack[member] = 0
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or any(target == node for _, target in succ[node]):
+                    found.append(component)
+    return found
+
+
+def mask(size: int, members) -> bytearray:
+    """A membership table of ``members`` among ``size`` nodes."""
+    table = bytearray(size)
+    for member in members:
+        table[member] = 1
+    return table
 
 
 class StateGraph:
-    """The reachable states of a system with labelled edges, and what holds where."""
+    """The reachable states of a system with labelled edges, and what holds where.
+
+    Everything but the fairness constraints depends on the system alone, so one graph serves
+    every property of a system (``with_fairness`` gives a view sharing its edges); the
+    predecessor lists and the edges by label are built on first use."""
 
     def __init__(self, exploration: Exploration, fairness: tuple[str, ...] = ()):
         self.exploration = exploration
         self.system = system = exploration.system
         self.states = exploration.states
         self.size = len(self.states)
-        successors = exploration.successors
-        self.succ: list[list[tuple[int, int]]] = [list(out) if out else [(STUTTER, index)]
-                                                  for index, out in enumerate(successors)]
-        self.pred: list[list[int]] = [[] for _ in range(self.size)]
-        self.pred_edges: list[list[tuple[int, int]]] = [[] for _ in range(self.size)]  # (label, source)
-        for source, out in enumerate(self.succ):
-            for label, target in out:
-                self.pred[target].append(source)
-                self.pred_edges[target].append((label, source))
+        # A state with no step repeats forever: its stutter is a self-loop.
+        self.succ: list[list[tuple[int, int]]] = [out or [(STUTTER, index)]
+                                                  for index, out in enumerate(exploration.successors)]
         # label -> (leader instance, trigger, transition kind)
         self.label_info: dict[int, tuple[int, str, str]] = {}
         for instance_index, per_config in enumerate(system.moves):
@@ -101,6 +163,19 @@ class StateGraph:
                 for move in moves:
                     transition = machine.transitions[move.transition]
                     self.label_info[move.label] = (instance_index, transition.trigger, transition.kind)
+        # Built on first use and shared with every view of other fairness (hence a dict).
+        self._shared: dict[str, object] = {}
+        self._atoms: dict[object, frozenset[int]] = {}
+        self._set_fairness(fairness)
+
+    def with_fairness(self, fairness: tuple[str, ...]) -> "StateGraph":
+        """This graph under other fairness assumptions; edges, predecessors and atoms are shared."""
+        view = copy.copy(self)
+        view._set_fairness(fairness)
+        return view
+
+    def _set_fairness(self, fairness: tuple[str, ...]) -> None:
+        self.fairness = tuple(sorted(fairness))
         # Fairness constraints: per instance, the labels of its completions.
         self.fair_labels: list[frozenset[int]] = []
         if "completions" in fairness:
@@ -109,8 +184,60 @@ class StateGraph:
                 if kind == "completion":
                     per_instance.setdefault(instance, set()).add(label)
             self.fair_labels = [frozenset(labels) for _, labels in sorted(per_instance.items())]
-        self._atoms: dict[object, frozenset[int]] = {}
+        self.constraint_of = {label: k for k, labels in enumerate(self.fair_labels) for label in labels}
+        self._enables: list[bytearray] | None = None
         self._fair: frozenset[int] | None = None
+
+    # -- edges -----------------------------------------------------------------------------
+
+    @property
+    def pred(self) -> list[list[int]]:
+        """For each state, the states with a step into it."""
+        pred = self._shared.get("pred")
+        if pred is None:
+            pred = [[] for _ in range(self.size)]
+            for source, out in enumerate(self.succ):
+                for _, target in out:
+                    pred[target].append(source)
+            self._shared["pred"] = pred
+        return pred
+
+    def edges_labelled(self, label: int) -> list[tuple[int, int]]:
+        """Every (source, target) step with ``label``, found among the states in which the
+        label's leader is in a configuration that has such a move (few, compared with all)."""
+        by_label = self._shared.setdefault("by_label", {})
+        edges = by_label.get(label)
+        if edges is None:
+            instance, configs = self._label_sources()[label]
+            candidates = compress(range(self.size), map(configs.__contains__, self.columns[instance]))
+            succ = self.succ
+            edges = by_label[label] = [(source, target) for source in candidates
+                                       for step, target in succ[source] if step == label]
+        return edges
+
+    def _label_sources(self) -> dict[int, tuple[int, frozenset[int]]]:
+        """label -> (its leader instance, the leader's configurations with a move of that label)."""
+        sources = self._shared.get("label_sources")
+        if sources is None:
+            found: dict[int, tuple[int, set[int]]] = {}
+            for instance_index, per_config in enumerate(self.system.moves):
+                for config, moves in enumerate(per_config):
+                    for move in moves:
+                        found.setdefault(move.label, (instance_index, set()))[1].add(config)
+            sources = self._shared["label_sources"] = {label: (i, frozenset(c)) for label, (i, c) in found.items()}
+        return sources
+
+    @property
+    def columns(self) -> list[tuple[int, ...]]:
+        """The configurations of each instance, state by state."""
+        columns = self._shared.get("columns")
+        if columns is None:
+            columns = self._shared["columns"] = list(zip(*self.states)) if self.size else []
+        return columns
+
+    def labels_of(self, instance: int, trigger: str) -> set[int]:
+        """The labels of the steps led by ``instance`` taking ``trigger``."""
+        return {label for label, (i, name, _) in self.label_info.items() if i == instance and name == trigger}
 
     # -- atoms -----------------------------------------------------------------------------
 
@@ -119,12 +246,10 @@ class StateGraph:
         if cached is not None:
             return cached
         if isinstance(atom, LocalIn):
-            i, configs = atom.instance, atom.configs
-            result = frozenset(s for s, state in enumerate(self.states) if state[i] in configs)
+            result = frozenset(compress(range(self.size), map(atom.configs.__contains__, self.columns[atom.instance])))
         elif isinstance(atom, CanTake):
-            labels = {label for label, (i, trigger, _) in self.label_info.items()
-                      if i == atom.instance and trigger == atom.trigger}
-            result = frozenset(s for s, out in enumerate(self.succ) if any(label in labels for label, _ in out))
+            labels = self.labels_of(atom.instance, atom.trigger)
+            result = frozenset(source for label in labels for source, _ in self.edges_labelled(label))
         elif isinstance(atom, p.Deadlock):
             result = frozenset(self.exploration.deadlocks)
         elif isinstance(atom, p.Bool):
@@ -136,42 +261,42 @@ class StateGraph:
 
     # -- fairness --------------------------------------------------------------------------
 
-    def fair_sccs(self, allowed: frozenset[int] | set[int], edges=None) -> list[set[int]]:
+    @property
+    def enables(self) -> list[bytearray]:
+        """For each fairness constraint, the states in which one of its completions is enabled."""
+        if self._enables is None:
+            self._enables = [mask(self.size, {source for label in labels for source, _ in self.edges_labelled(label)})
+                             for labels in self.fair_labels]
+        return self._enables
+
+    def fair_sccs(self, allowed) -> list[set[int]]:
         """The SCCs within ``allowed`` that a fair path can stay in forever."""
-        graph = nx.DiGraph()
-        graph.add_nodes_from(allowed)
-        for s in allowed:
-            for _, t in self.succ[s]:
-                if t in allowed:
-                    graph.add_edge(s, t)
-        found = []
-        for component in nx.strongly_connected_components(graph):
-            if len(component) == 1:
-                (only,) = component
-                if not graph.has_edge(only, only):
-                    continue
-            if self.scc_is_fair(component):
-                found.append(component)
-        return found
+        inside = mask(self.size, allowed)
+        return [set(component) for component in strongly_connected(self.succ, inside, sorted(allowed))
+                if self.scc_is_fair(component)]
 
-    def scc_is_fair(self, component: set[int]) -> bool:
-        for labels in self.fair_labels:
-            enabled_everywhere = all(any(label in labels for label, _ in self.succ[s]) for s in component)
-            if enabled_everywhere and not any(label in labels and t in component
-                                              for s in component for label, t in self.succ[s]):
-                return False
-        return True
+    def scc_is_fair(self, component) -> bool:
+        """Emerson and Lei's condition for weak fairness: every constraint whose completions are
+        enabled in every state of the component has one of them inside it."""
+        return component_is_fair(self, component, lambda node: node, self.succ)
 
-    def backward(self, targets: set[int], through: frozenset[int] | set[int] | None) -> set[int]:
-        """States from which a path inside ``through`` reaches ``targets``."""
+    def backward(self, targets, through) -> set[int]:
+        """States from which a path inside ``through`` (None: anywhere) reaches ``targets``."""
         reached = set(targets)
-        queue = deque(targets)
-        while queue:
-            t = queue.popleft()
-            for s in self.pred[t]:
-                if s not in reached and (through is None or s in through):
+        pending = list(reached)
+        pred = self.pred
+        if through is None:
+            while pending:
+                for s in pred[pending.pop()]:
+                    if s not in reached:
+                        reached.add(s)
+                        pending.append(s)
+            return reached
+        while pending:
+            for s in pred[pending.pop()]:
+                if s not in reached and s in through:
                     reached.add(s)
-                    queue.append(s)
+                    pending.append(s)
         return reached
 
     @property
@@ -187,6 +312,26 @@ class StateGraph:
         return self._fair
 
 
+def component_is_fair(graph: StateGraph, component, state_of, succ) -> bool:
+    """Whether a fair path can stay in ``component`` (nodes of ``succ``, each standing for
+    the state ``state_of(node)`` of ``graph``) forever: for every fairness constraint, some
+    node enables none of its completions, or one of them is a step inside the component."""
+    if not graph.fair_labels:
+        return True
+    waiting = [k for k, enables in enumerate(graph.enables) if all(enables[state_of(node)] for node in component)]
+    if not waiting:
+        return True
+    members = set(component)
+    taken = set()
+    constraint_of = graph.constraint_of
+    for node in component:
+        for label, target in succ[node]:
+            k = constraint_of.get(label)
+            if k is not None and target in members:
+                taken.add(k)
+    return all(k in taken for k in waiting)
+
+
 # -- CTL ---------------------------------------------------------------------------------------
 
 
@@ -196,6 +341,7 @@ class _Ctl:
         self.everything = frozenset(range(graph.size))
         self._cache: dict[int, frozenset[int]] = {}
         self._keep: list = []
+        self._claim: tuple[object, bool] | None = None
 
     def sat(self, f) -> frozenset[int]:
         key = id(f)
@@ -207,11 +353,12 @@ class _Ctl:
         return result
 
     def ex(self, target: frozenset[int], labels=None) -> set[int]:
-        fair_target = target & self.graph.fair
-        pred_edges = self.graph.pred_edges
+        graph = self.graph
+        fair_target = target & graph.fair
         if labels is None:
-            return {s for t in fair_target for _, s in pred_edges[t]}
-        return {s for t in fair_target for label, s in pred_edges[t] if label in labels}
+            pred = graph.pred
+            return {s for t in fair_target for s in pred[t]}
+        return {s for label in labels for s, t in graph.edges_labelled(label) if t in fair_target}
 
     def eu(self, left: frozenset[int], right: frozenset[int]) -> set[int]:
         return self.graph.backward(set(right & self.graph.fair), left)
@@ -221,8 +368,7 @@ class _Ctl:
         return self.graph.backward(set().union(*cores) if cores else set(), inside)
 
     def labels_of(self, f: NextBy) -> set[int]:
-        return {label for label, (i, trigger, _) in self.graph.label_info.items()
-                if i == f.instance and trigger == f.trigger}
+        return self.graph.labels_of(f.instance, f.trigger)
 
     def _sat(self, f):
         g, everything = self.graph, self.everything
@@ -280,8 +426,26 @@ class _Ctl:
         """A path from ``state`` showing why ``f`` holds there (``negated``: why it fails),
         through the existential operators; a universal one needs no path and ends it."""
         steps: list[tuple[int | None, int]] = [(None, state)]
+        self._claim = None
         loop = self._extend(f, negated, steps)
-        return Lasso(steps, loop)
+        return Lasso(steps, loop, None if loop is not None else self._claim)
+
+    def fixed_points(self, formula) -> list[tuple[str, int]]:
+        """Each temporal subformula of ``formula`` (innermost first, each once, ``formula``
+        itself last) with the number of states satisfying it: the fixed points the verdict
+        rests on."""
+        found: dict[str, int] = {}
+
+        def visit(f):
+            for child in _children(f):
+                visit(child)
+            if isinstance(f, (p.Temporal, NextBy)) or (isinstance(f, p.Until) and f.quantifier):
+                found.setdefault(describe(f), len(self.sat(f)))
+
+        visit(formula)
+        found.pop(describe(formula), None)
+        found[describe(formula)] = len(self.sat(formula))
+        return list(found.items())
 
     def _holds(self, f, state: int, negated: bool) -> bool:
         return (state in self.sat(f)) != negated
@@ -302,15 +466,18 @@ class _Ctl:
                 for operand in f.operands:
                     if self._holds(operand, state, negated):
                         return self._extend(operand, negated, steps)
+                self._claim = (f, negated)
                 return None
             for operand in f.operands:  # all are needed: show the first that has a path
                 before = len(steps)
                 loop = self._extend(operand, negated, steps)
                 if len(steps) > before or loop is not None:
                     return loop
+            self._claim = (f, negated)  # every part holds here, with no path to show
             return None
         step = self._existential_step(f, negated, state)
         if step is None:
+            self._claim = (f, negated)
             return None
         kind, through, targets, labels, then, then_negated = step
         g = self.graph
@@ -319,6 +486,7 @@ class _Ctl:
                 if t in targets and t in g.fair and (labels is None or label in labels):
                     steps.append((label, t))
                     return self._extend(then, then_negated, steps)
+            self._claim = (f, negated)
             return None
         if kind == "U":
             steps.extend(self._path_within(state, through, targets & g.fair))
@@ -374,6 +542,19 @@ class _Ctl:
         return _close_loop(self.graph, steps, next(c for c in cores if steps[-1][1] in c))
 
 
+def _children(f) -> list:
+    """The subformulas directly below ``f``."""
+    if isinstance(f, (p.Not, p.Temporal, NextBy)):
+        return [f.operand]
+    if isinstance(f, (p.And, p.Or)):
+        return list(f.operands)
+    if isinstance(f, p.Implies):
+        return [f.premise, f.conclusion]
+    if isinstance(f, (p.Iff, p.Until)):
+        return [f.left, f.right]
+    return []
+
+
 def _close_loop(graph: StateGraph, steps, component: set[int]) -> int:
     """Append a cycle inside ``component`` from the last state back to it that meets every
     fairness constraint, and return the index where the loop starts."""
@@ -413,20 +594,23 @@ def _walk(graph: StateGraph, steps, start: int, goals: set[int], component: set[
     return path[-1][1] if path else start
 
 
-def check_ctl(graph: StateGraph, formula) -> tuple[bool, Lasso | None, int]:
-    """(holds in the initial state, a path showing why it fails, size of the fixed point)."""
+def check_ctl(graph: StateGraph, formula, example: bool = False) -> tuple[bool, Lasso | None, list[tuple[str, int]]]:
+    """(holds in the initial state, a path showing why it fails, the fixed points of its
+    temporal subformulas with the number of states in each). With ``example``, a formula that
+    holds comes with a path showing why (for existential formulas)."""
     ctl = _Ctl(graph)
-    holds_in = ctl.sat(formula)
-    holds = 0 in holds_in
-    witness = None if holds else ctl.witness(formula, 0, negated=True)
-    return holds, witness, len(holds_in)
+    holds = 0 in ctl.sat(formula)
+    witness = None
+    if not holds:
+        witness = ctl.witness(formula, 0, negated=True)
+    elif example:
+        witness = ctl.witness(formula, 0, negated=False)
+    return holds, witness, ctl.fixed_points(formula)
 
 
-def example_ctl(graph: StateGraph, formula) -> Lasso:
-    """A path showing why ``formula`` holds in the initial state (for EF-style successes)."""
-    ctl = _Ctl(graph)
-    ctl.sat(formula)
-    return ctl.witness(formula, 0, negated=False)
+def satisfying(graph: StateGraph, formula) -> frozenset[int]:
+    """The states in which the CTL ``formula`` holds."""
+    return _Ctl(graph).sat(formula)
 
 
 # -- LTL -----------------------------------------------------------------------------------------
@@ -481,7 +665,8 @@ class _Tableau:
 
     Everything here depends on a state only through the truth of the formula's atoms there
     (its *valuation*); there are few distinct valuations, so the consistent assignments and
-    the transition test are memoised per valuation rather than per state."""
+    the transition test are memoised per valuation rather than per state. Valuations and
+    assignments are numbered, so that a product node is a pair of small integers."""
 
     def __init__(self, graph: StateGraph, formula):
         self.graph = graph
@@ -493,11 +678,15 @@ class _Tableau:
         self.position = {f: i for i, f in enumerate(self.temporal)}
         atoms = [f for f in order if not isinstance(f, tuple)]
         self.atom_position = {f: i for i, f in enumerate(atoms)}
+        self.assignments = list(cartesian((False, True), repeat=len(self.temporal)))
+        valuations: dict[tuple[bool, ...], int] = {}
         sets = [graph.atom(atom) for atom in atoms]
-        self.valuation = [tuple(state in members for members in sets) for state in range(graph.size)]
-        self._sets: dict[tuple, list[tuple[bool, ...]]] = {}
-        self._follows: dict[tuple, bool] = {}
-        self._accepting: dict[tuple, tuple[bool, ...]] = {}
+        self.valuation_of = [valuations.setdefault(tuple(state in members for members in sets), len(valuations))
+                             for state in range(graph.size)]
+        self.valuations = list(valuations)
+        self._sets: dict[int, list[int]] = {}
+        self._next: dict[tuple[int, int, int], list[int]] = {}
+        self._accepting: dict[tuple[int, int], tuple[bool, ...]] = {}
 
     def value(self, f, valuation: tuple[bool, ...], assignment: tuple[bool, ...]) -> bool:
         if isinstance(f, tuple):
@@ -509,15 +698,16 @@ class _Tableau:
             return assignment[self.position[f]]
         return valuation[self.atom_position[f]]
 
-    def sets(self, state: int) -> list[tuple[bool, ...]]:
+    def sets(self, state: int) -> list[int]:
         """Every consistent assignment for ``state``: each until agrees with its right side
         (true when it holds) and left side (false when neither holds); X is free here."""
-        valuation = self.valuation[state]
-        cached = self._sets.get(valuation)
+        valuation_id = self.valuation_of[state]
+        cached = self._sets.get(valuation_id)
         if cached is not None:
             return cached
+        valuation = self.valuations[valuation_id]
         found = []
-        for assignment in cartesian((False, True), repeat=len(self.temporal)):
+        for number, assignment in enumerate(self.assignments):
             ok = True
             for f in self.untils:
                 right = self.value(f[2], valuation, assignment)
@@ -527,18 +717,21 @@ class _Tableau:
                     ok = False
                     break
             if ok:
-                found.append(assignment)
-        self._sets[valuation] = found
+                found.append(number)
+        self._sets[valuation_id] = found
         return found
 
-    def follows(self, state: int, now: tuple[bool, ...], target: int, then: tuple[bool, ...]) -> bool:
-        key = (self.valuation[state], now, self.valuation[target], then)
-        cached = self._follows.get(key)
+    def following(self, state: int, now: int, target: int) -> list[int]:
+        """The consistent assignments of ``target`` that may follow ``now`` in ``state``."""
+        key = (self.valuation_of[state], now, self.valuation_of[target])
+        cached = self._next.get(key)
         if cached is None:
-            cached = self._follows[key] = self._follows_by_valuation(*key)
+            here, there = self.valuations[key[0]], self.valuations[key[2]]
+            cached = self._next[key] = [then for then in self.sets(target)
+                                        if self._follows(here, self.assignments[now], there, self.assignments[then])]
         return cached
 
-    def _follows_by_valuation(self, here, now, there, then) -> bool:
+    def _follows(self, here, now, there, then) -> bool:
         for f in self.temporal:
             mine = now[self.position[f]]
             if f[0] == "X":
@@ -554,14 +747,15 @@ class _Tableau:
                     return False
         return True
 
-    def holds(self, f, state: int, assignment: tuple[bool, ...]) -> bool:
-        return self.value(f, self.valuation[state], assignment)
+    def holds(self, f, state: int, assignment: int) -> bool:
+        return self.value(f, self.valuations[self.valuation_of[state]], self.assignments[assignment])
 
-    def accepting(self, state: int, assignment: tuple[bool, ...]) -> tuple[bool, ...]:
-        key = (self.valuation[state], assignment)
+    def accepting(self, state: int, assignment: int) -> tuple[bool, ...]:
+        key = (self.valuation_of[state], assignment)
         cached = self._accepting.get(key)
         if cached is None:
-            cached = self._accepting[key] = tuple(not assignment[self.position[f]] or self.value(f[2], key[0], assignment)
+            valuation, values = self.valuations[key[0]], self.assignments[assignment]
+            cached = self._accepting[key] = tuple(not values[self.position[f]] or self.value(f[2], valuation, values)
                                                   for f in self.untils)
         return cached
 
@@ -570,59 +764,40 @@ def check_ltl(graph: StateGraph, formula) -> tuple[bool, Lasso | None, int]:
     """(holds on every fair path from the initial state, a fair lasso violating it, product size)."""
     negation = ("not", _ltl_normal(formula))
     tableau = _Tableau(graph, negation)
-    nodes: dict[tuple[int, tuple[bool, ...]], int] = {}
-    keys: list[tuple[int, tuple[bool, ...]]] = []
+    width = len(tableau.assignments)
+    nodes: dict[int, int] = {}  # state * width + assignment -> product node
+    keys: list[tuple[int, int]] = []  # product node -> (state, assignment)
     edges: list[list[tuple[int, int]]] = []  # product node -> [(label, product node)]
     parent: list[tuple[int, int] | None] = []
-    queue = deque()
     for assignment in tableau.sets(0):
         if tableau.holds(negation, 0, assignment):
-            nodes[(0, assignment)] = len(keys)
+            nodes[assignment] = len(keys)
             keys.append((0, assignment))
             parent.append(None)
-            queue.append(len(keys) - 1)
-    while queue:
-        node = queue.popleft()
+    succ = graph.succ
+    node = 0
+    while node < len(keys):  # breadth first: the parent pointers give shortest prefixes
         state, now = keys[node]
         out = []
-        for label, target in graph.succ[state]:
-            for then in tableau.sets(target):
-                if not tableau.follows(state, now, target, then):
-                    continue
-                key = (target, then)
-                index = nodes.get(key)
+        for label, target in succ[state]:
+            base = target * width
+            for then in tableau.following(state, now, target):
+                index = nodes.get(base + then)
                 if index is None:
-                    index = len(keys)
-                    nodes[key] = index
-                    keys.append(key)
+                    index = nodes[base + then] = len(keys)
+                    keys.append((target, then))
                     parent.append((node, label))
-                    queue.append(index)
                 out.append((label, index))
         edges.append(out)
-    product = nx.DiGraph()
-    product.add_nodes_from(range(len(keys)))
-    for source, out in enumerate(edges):
-        for _, target in out:
-            product.add_edge(source, target)
-    for component in sorted(nx.strongly_connected_components(product), key=min):
-        if len(component) == 1:
-            (only,) = component
-            if not product.has_edge(only, only):
-                continue
+        node += 1
+    everything = bytearray(b"\x01") * len(keys)
+    for component in sorted(strongly_connected(edges, everything), key=min):
         if not all(any(tableau.accepting(*keys[n])[u] for n in component) for u in range(len(tableau.untils))):
             continue
-        if not _product_fair(graph, keys, edges, component):
+        if not component_is_fair(graph, component, lambda n: keys[n][0], edges):
             continue
-        return False, _product_lasso(graph, tableau, keys, edges, parent, component), len(keys)
+        return False, _product_lasso(graph, tableau, keys, edges, parent, set(component)), len(keys)
     return True, None, len(keys)
-
-
-def _product_fair(graph: StateGraph, keys, edges, component) -> bool:
-    for labels in graph.fair_labels:
-        enabled_everywhere = all(any(label in labels for label, _ in graph.succ[keys[n][0]]) for n in component)
-        if enabled_everywhere and not any(label in labels and m in component for n in component for label, m in edges[n]):
-            return False
-    return True
 
 
 def _product_lasso(graph, tableau, keys, edges, parent, component) -> Lasso:

@@ -20,7 +20,8 @@ from .proplang import FormulaSyntaxError, parse_formula
 from .yamlsource import LocatedDict, LocatedList, line_of, load_yaml
 
 __all__ = ["FAIRNESS", "PropertySpec", "Requirement", "RequirementSide", "builtin_properties_dir",
-           "builtin_property_paths", "load_properties", "load_requirements", "resolve_property_path"]
+           "builtin_property_paths", "load_properties", "load_property_files", "load_requirements",
+           "resolve_property_path"]
 
 FAIRNESS = ("completions",)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -228,8 +229,14 @@ def load_properties(path: Path, display_name: str | None = None) -> list[Propert
     file = display_name or _display(path)
     document = _load_document(path, file)
     problems = ProblemCollector(file)
+    if isinstance(document, LocatedDict) and "requirements" in document and "properties" not in document:
+        # The requirements file: its properties are those of every requirement, both sides.
+        return [spec for requirement in _requirements(path, file, document) for side in SIDES
+                if side in requirement.sides for spec in requirement.sides[side].properties]
     if not isinstance(document, LocatedDict) or "properties" not in document:
-        raise InputError(Problem(file=file, line=1, rule="properties", message="expected a mapping with a 'properties' list"))
+        raise InputError(Problem(file=file, line=1, rule="properties",
+                                 message="expected a mapping with a 'properties' list (a property file) or a "
+                                         "'requirements' list (the requirements file)"))
     for key in document:
         if key != "properties":
             problems.add(document.line_of(key), "unknown-key", f"unknown key {key!r}", name=str(key),
@@ -248,10 +255,45 @@ def load_properties(path: Path, display_name: str | None = None) -> list[Propert
     return found
 
 
-def load_requirements(path: Path) -> list[Requirement]:
+def load_property_files(paths: list[Path], names: list[str] | None = None) -> list[PropertySpec]:
+    """The properties of several files (``names``: what each is reported as), each file read
+    once however often it is named. A property name must be unique in the run: the same name
+    in two files is an error naming both places, since a property's verdict is found by its
+    name. ``InputError`` lists every problem of every file."""
+    names = names if names is not None else [None] * len(paths)
+    specs: list[PropertySpec] = []
+    problems: list[Problem] = []
+    read: set[Path] = set()
+    for path, name in zip(paths, names):
+        if not path.is_file():
+            problems.append(Problem(file=name or str(path), line=0, rule="file", message="no such property file"))
+            continue
+        if path.resolve() in read:
+            continue
+        read.add(path.resolve())
+        try:
+            specs.extend(load_properties(path, name))
+        except InputError as error:
+            problems.extend(error.problems)
+    first: dict[str, PropertySpec] = {}
+    for spec in specs:
+        earlier = first.setdefault(spec.name, spec)
+        if earlier is not spec and earlier.file != spec.file:  # within one file, load_properties said so
+            problems.append(Problem(file=spec.file, line=spec.line, rule="duplicate", name=spec.name,
+                                    message=f"property {spec.name!r} is also defined at {earlier.file}:{earlier.line}; "
+                                            "a property name must be unique among the files of a run"))
+    if problems:
+        raise InputError(problems)
+    return specs
+
+
+def load_requirements(path: Path, display_name: str | None = None) -> list[Requirement]:
     """The requirements table; ``InputError`` lists every problem."""
-    file = _display(path)
-    document = _load_document(path, file)
+    file = display_name or _display(path)
+    return _requirements(path, file, _load_document(path, file))
+
+
+def _requirements(path: Path, file: str, document) -> list[Requirement]:
     problems = ProblemCollector(file)
     if not isinstance(document, LocatedDict) or not isinstance(document.get("requirements"), LocatedList):
         raise InputError(Problem(file=file, line=1, rule="requirements",

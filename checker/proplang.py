@@ -20,7 +20,7 @@ The grammar, documented for users in docs/property-language.md:
 
 PATH is a dotted name (``du1.eu2.Status``, ``e.Status``); which part of it names an instance
 and which a state, observable or trigger is decided when the formula is checked against a
-system (``checker.propcheck``), because instance names contain dots themselves.
+system (``checker.propbind``), because instance names contain dots themselves.
 
 Every node keeps the line and column of its first token in the file the formula came from,
 so that type errors point at the offending name.
@@ -28,6 +28,7 @@ so that type errors point at the offending name.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Union
 
@@ -38,6 +39,18 @@ __all__ = [
     "And", "Atom", "Bool", "Deadlock", "Enabled", "Formula", "FormulaSyntaxError", "InState", "Iff",
     "Implies", "Next", "Not", "Observe", "Or", "Quantified", "Temporal", "Until", "parse_formula",
 ]
+
+# Words the grammar reserves: they cannot be used as names inside formulas. NAME refuses
+# them, so that "AG forall u in du: ..." fails at "forall" (with a hint) rather than reading
+# "forall" as an instance and failing at the next word.
+KEYWORDS = frozenset({"forall", "exists", "in", "is", "enabled", "deadlock", "true", "false", "null", "U",
+                      "AG", "AF", "AX", "EG", "EF", "EX", "G", "F", "X", "A", "E"})
+
+# A name is words of letters, digits and "_" joined by single hyphens ("scomo-device"): a
+# hyphen must be followed by a name character, so that "Active->du1" is "Active" and "->".
+_WORD = r"[A-Za-z0-9_]"
+NAME_PATTERN = (r"(?!(?:" + "|".join(sorted(KEYWORDS, key=lambda word: (-len(word), word))) + r")(?!" + _WORD
+                + r"|-" + _WORD + r"))[A-Za-z_]" + _WORD + r"*(?:-" + _WORD + r"+)*")
 
 GRAMMAR = r"""
 ?start: formula
@@ -76,18 +89,14 @@ NEXT_OP.3: /(AX|EX)(?=\s*\[)/
 PATH_Q.3: /(A|E)(?=\s*\[)/
 CMP: "==" | "!="
 VAR: NAME
-NAME: /[A-Za-z_][A-Za-z0-9_\-]*/
+NAME: /{name}/
 COMMENT: /#[^\n]*/
 
 %import common.SIGNED_INT
 %import common.WS
 %ignore WS
 %ignore COMMENT
-"""
-
-# Words the grammar reserves: they cannot be used as names inside formulas.
-KEYWORDS = frozenset({"forall", "exists", "in", "is", "enabled", "deadlock", "true", "false", "null", "U",
-                      "AG", "AF", "AX", "EG", "EF", "EX", "G", "F", "X", "A", "E"})
+""".replace("{name}", NAME_PATTERN)
 
 CTL_OPERATORS = ("AG", "AF", "AX", "EG", "EF", "EX")
 LTL_OPERATORS = ("G", "F", "X")
@@ -125,6 +134,8 @@ class Observe(Node):
     path: tuple[str, ...]
     value: object
     equal: bool
+    value_line: int = 0  # where the value is written (true, false and null: where "==" is)
+    value_column: int = 0
 
 
 @dataclass(frozen=True)
@@ -306,7 +317,10 @@ class _Build(Transformer):
         return InState(path.line, path.column, tuple(path), tuple(str(name) for name in names))
 
     def observe(self, path, comparison, value):
-        return Observe(path.line, path.column, tuple(path), value, comparison == "==")
+        at = value if isinstance(value, Token) else comparison
+        value_line, value_column = self._at(at.line, at.column)
+        value = (int(value) if value.type == "SIGNED_INT" else str(value)) if isinstance(value, Token) else value
+        return Observe(path.line, path.column, tuple(path), value, comparison == "==", value_line, value_column)
 
     def enabled(self, path):
         return Enabled(path.line, path.column, tuple(path))
@@ -322,7 +336,7 @@ class _Build(Transformer):
         return Bool(0, 0, False)
 
     def value(self, token):
-        return int(token) if token.type == "SIGNED_INT" else str(token)
+        return token  # converted by observe, which wants its position
 
     def true_value(self):
         return True
@@ -371,10 +385,17 @@ def parse_formula(text: str, line: int = 1, column: int = 1) -> Formula:
         if isinstance(error, UnexpectedToken):
             found = "the end of the formula" if error.token.type == "$END" else repr(str(error.token))
             message = f"unexpected {found}; expected {_expected(error.expected)}"
+            message += _hint(error)
         elif isinstance(error, UnexpectedCharacters):
-            message = f"unexpected character {text_at(text, error.pos_in_stream)!r}"
+            word = re.match(r"[A-Za-z_][A-Za-z0-9_]*", text[error.pos_in_stream:])
+            if word and word.group() in KEYWORDS:
+                message = f"unexpected {word.group()!r}"
+            else:
+                message = f"unexpected character {text_at(text, error.pos_in_stream)!r}"
             if error.allowed:
                 message += f"; expected {_expected(error.allowed)}"
+            if word and word.group() in KEYWORDS and {"NAME", "VAR"} & set(error.allowed):
+                message += f" ({word.group()!r} is a reserved word and cannot be a name in a formula)"
         elif isinstance(error, UnexpectedEOF):
             message = f"unexpected end of the formula; expected {_expected(error.expected)}"
         else:
@@ -387,6 +408,19 @@ def parse_formula(text: str, line: int = 1, column: int = 1) -> Formula:
             raise error.orig_exc from None
         raise
     return _place_constants(formula, line, column)
+
+
+def _hint(error: UnexpectedToken) -> str:
+    """What to write instead, for the two mistakes a grammar message does not explain."""
+    word = str(error.token)
+    if error.token.type == "QUANT":
+        # A quantifier's body extends as far right as possible, so it is a formula, not an
+        # operand: an operator in front of it would take only part of the body.
+        return (f" (a quantifier after a temporal operator or '!' needs parentheses: for example "
+                f"AG ({word} u in du: ...))")
+    if word in KEYWORDS and ("NAME" in error.expected or "VAR" in error.expected):
+        return f" ({word!r} is a reserved word and cannot be a name in a formula)"
+    return ""
 
 
 def text_at(text: str, position: int) -> str:

@@ -33,10 +33,17 @@ def _property(result: PropertyResult) -> dict[str, Any]:
         "system": result.system, "kind": result.kind, "formula": result.formula, "expanded": result.expanded,
         "fairness": list(result.fairness), "status": result.status, "engine": result.engine,
         "evidence": result.evidence, "cross_checks": dict(sorted(result.cross_checks.items())),
+        "states": result.states,
+        "fixed_points": None if result.fixed_points is None else
+        [{"formula": formula, "states": count} for formula, count in result.fixed_points],
         "depth": result.depth, "witness_role": result.witness_role, "loop_start": result.loop_start,
         "witness": _witness(result.witness),
     }
     return entry
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def _counts(results: list[PropertyResult]) -> dict[str, int]:
@@ -71,13 +78,12 @@ def prove_summary(results: list[PropertyResult], settings: dict[str, Any]) -> st
         label = {"holds": "HOLDS", "violated": "VIOLATED", "no-violation-up-to": "BOUNDED", "unknown": "UNKNOWN"}[result.status]
         lines.append(f"{label:9} {result.name}  [{result.file}:{result.line}, {result.system}, {result.kind}] "
                      f"by {result.engine}")
-        if result.status != "holds":
-            lines.append(f"  {result.evidence}")
+        lines.append(f"  {result.summary or result.evidence}")
         if result.status == "violated" and result.witness:
             lines.append(f"  {result.witness_role}:")
             lines.extend(_witness_lines(result))
     counts = _counts(results)
-    lines.append(f"{len(results)} properties: " + ", ".join(f"{count} {status}" for status, count in counts.items() if count)
+    lines.append(f"{_count(len(results), 'property', 'properties')}: " + ", ".join(f"{count} {status}" for status, count in counts.items() if count)
                  + f" (seed {settings['seed']}, Z3 timeout {settings['timeout_seconds']:g} s)")
     return "\n".join(lines) + "\n"
 
@@ -96,6 +102,10 @@ def prove_markdown(results: list[PropertyResult], settings: dict[str, Any]) -> s
                   f"- evidence: {result.evidence}"]
         if result.fairness:
             lines.append(f"- fairness: {', '.join(result.fairness)}")
+        if result.fixed_points:
+            lines.append(f"- fixed points (states satisfying each temporal subformula, innermost first, of "
+                         f"{result.states} reachable states):")
+            lines += [f"  - `{formula}`: {count}" for formula, count in result.fixed_points]
         for engine, status in sorted(result.cross_checks.items()):
             lines.append(f"- cross-check, {engine}: {status}")
         if result.witness:
@@ -112,10 +122,14 @@ def _evidence(verdict: RequirementVerdict, side: str) -> str:
     for result in results:
         if result.status == "holds":
             parts.append(f"{result.name}: holds ({result.engine.split(' (')[0]})")
+        elif result.witness and len(result.witness) > 1:
+            steps = len(result.witness) - 1
+            parts.append(f"{result.name}: {result.status}, {result.witness_role} of {_count(steps, 'step', 'steps')}")
         elif result.witness:
-            parts.append(f"{result.name}: {result.status}, {result.witness_role} of {len(result.witness) - 1} steps")
+            parts.append(f"{result.name}: {result.status} in the initial state")
         else:
-            parts.append(f"{result.name}: {result.status}")
+            shown = result.summary or result.evidence
+            parts.append(f"{result.name}: {shown if shown.startswith(result.status) else result.status + ', ' + shown}")
     return "; ".join(parts)
 
 

@@ -21,6 +21,7 @@ before it is reported.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -35,8 +36,8 @@ from .cone import closed_cone, lift_labels, restrict
 from .errors import InputError, InternalError, Problem, SolverUnknown
 from .executable import replay
 from .explicit import Exploration, explore
-from .propbind import CanTake, LocalIn, NextBy, bind, classify, describe, nodes
-from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, example_ctl
+from .propbind import CanTake, LocalIn, NextBy, bind, classify, describe, nodes, normalise
+from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, satisfying
 from .propfile import PropertySpec
 from .symbolic import SymbolicSystem, _prove_unreachable, trace_labels
 from .system import System, build_system
@@ -72,7 +73,12 @@ class PropertyResult:
     witness_role: str | None = None  # counterexample | example
     loop_start: int | None = None  # the lasso's loop starts at this witness step
     depth: int | None = None
-    cross_checks: dict[str, str] = field(default_factory=dict)  # engine -> its own status
+    cross_checks: dict[str, str] = field(default_factory=dict)  # engine -> its own status, and what it explored
+    # CTL: each temporal subformula (innermost first, the formula itself last) with the number
+    # of reachable states satisfying it, out of ``states``.
+    fixed_points: list[tuple[str, int]] | None = None
+    states: int | None = None  # reachable states of the graph a CTL or LTL verdict rests on
+    summary: str = ""  # the evidence in one line, for the terminal; the evidence itself otherwise
     description: str = ""
     seconds: float = 0.0  # not reported in files: output stays byte-identical
 
@@ -136,7 +142,11 @@ def _witness(system: System, trace: list[tuple[int, ...]], labels: list[int], lo
     return steps
 
 
-def _lasso_witness(system: System, graph: StateGraph, lasso: Lasso) -> tuple[list[WitnessStep], int | None]:
+def _lasso_witness(system: System, graph: StateGraph, lasso: Lasso) -> tuple[list[WitnessStep] | None, int | None]:
+    """The path of ``lasso`` as replayed witness steps, and where its loop starts; (None,
+    None) for a single state with no loop, which is no path at all."""
+    if len(lasso.steps) == 1 and lasso.loop is None:
+        return None, None
     states = [graph.states[index] for _, index in lasso.steps]
     labels = [label for label, _ in lasso.steps[1:]]
     if STUTTER in labels:
@@ -275,23 +285,77 @@ def _k_inductive(symbolic: SymbolicSystem, predicate, deadline: float) -> int | 
 def _decide_target(symbolic: SymbolicSystem, predicate, timeout: float):
     """Reachable (with a shortest path) or proved unreachable (with the proof): BMC to
     ``BMC_PRELUDE`` steps, then k-induction, then Spacer; when Spacer finds the target
-    reachable, BMC resumes until it meets it. Returns (depth, labels, proof text)."""
+    reachable, BMC resumes until it meets it. Returns (depth, labels, proof), the proof being
+    ("structure", None), ("k-induction", k) or ("spacer", inductive invariant)."""
     deadline = time.perf_counter() + timeout
     if z3.is_false(z3.simplify(predicate(symbolic.current))):
-        return None, None, None  # no configuration shows it, even with every step free
+        return None, None, ("structure", None)  # no configuration shows it, even with every step free
     bmc = _Bmc(symbolic, predicate)
     found = bmc.search(BMC_PRELUDE, deadline)
     if found is not None:
         return found[0], found[1], None
     k = _k_inductive(symbolic, predicate, deadline)
     if k is not None:
-        return None, None, (f"k-induction: no target state within {BMC_PRELUDE} steps of the initial state, and no "
-                            f"path of {k} distinct steps avoiding it ends in it")
+        return None, None, ("k-induction", k)
     invariant = _prove_unreachable(symbolic, {"target": predicate}, max(0.001, deadline - time.perf_counter()), final=True)
     if invariant is not None:
-        return None, None, "inductive invariant from Spacer: " + " ".join(invariant.split())
+        return None, None, ("spacer", " ".join(invariant.split()))
     found = bmc.search(None, deadline)
     return found[0], found[1], None
+
+
+@dataclass
+class _Part:
+    """One part of a target to decide: a representative of its class of symmetric parts,
+    on its cone of influence."""
+
+    canonical: object  # the part, moved onto the first siblings (``_canonical``)
+    image: list[int]  # the permutation taking it back onto the first part it stands for
+    kept: list[int]  # the cone: indices, in the whole system, of the instances it keeps
+    restricted: System  # the cone as a system of its own
+
+    def within(self) -> object:
+        """The part over the restricted system's instance indices."""
+        position = [-1] * (max(self.kept) + 1 if self.kept else 0)
+        for new, old in enumerate(self.kept):
+            position[old] = new
+        return _rename(self.canonical, position)
+
+
+def _plan(system: System, bound_target, split) -> tuple[int, list[_Part]]:
+    """The parts of ``bound_target`` (its ``split`` operands, or itself), one per class of
+    symmetric parts, each with its cone of influence; and how many parts there were. Z3 and
+    the explicit cross-check both decide these same parts."""
+    parts = _flatten(bound_target, split) if split is not None else [bound_target]
+    classes: dict = {}  # canonical part -> the permutation back to the first part it stands for
+    for part in parts:
+        canonical, image = _canonical(system, part)
+        classes.setdefault(canonical, image)
+    plan = []
+    for canonical, image in classes.items():
+        seeds = _instances_named(canonical)
+        if _mentions_deadlock(canonical) or not seeds:
+            seeds = set(range(len(system.instances)))  # a deadlock is a property of every instance
+        restricted, kept = restrict(system, closed_cone(system, seeds))
+        plan.append(_Part(canonical, image, kept, restricted))
+    return len(parts), plan
+
+
+def _cones_note(system: System, count: int, plan: list[_Part]) -> str:
+    sizes = "/".join(str(size) for size in sorted({len(part.kept) for part in plan}))
+    return (f"{count} part{'s' if count != 1 else ''}, {len(plan)} up to symmetry, each on its cone of influence "
+            f"({sizes} of {len(system.instances)} instances)")
+
+
+def _cone_names(system: System, part: _Part) -> str:
+    return "{" + ", ".join(system.instances[i].name for i in part.kept) + "}"
+
+
+def _lift(system: System, part: _Part, labels: list[int]) -> list[int]:
+    """A path found for a canonical part in its restriction, as a path of the whole system
+    for the part it stands for: lifted, then permuted back."""
+    trace = [System.permute(state, part.image) for state in lift_labels(system, labels)]
+    return trace_labels(system, trace)
 
 
 def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, depth_bound: int | None = None):
@@ -300,101 +364,111 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, d
     ``split`` is ``p.Or`` for a target that is a disjunction (the negation of an invariant's
     conjunction, or a reachability question): each disjunct is decided on its own cone of
     influence, once per class of symmetric disjuncts. Returns (reachable, depth, labels,
-    engine, evidence)."""
-    parts = _flatten(bound_target, split) if split is not None else [bound_target]
-    classes: dict = {}  # canonical part -> the permutation back to the first part it stands for
-    for part in parts:
-        canonical, image = _canonical(system, part)
-        classes.setdefault(canonical, image)
+    engine, evidence, summary): the evidence in full (an inductive invariant can be long), the
+    summary in one line."""
+    count, plan = _plan(system, bound_target, split)
     started = time.perf_counter()
     best = None
-    invariants = []
-    cones = set()
-    for canonical in classes:
+    proofs = []
+    for part in plan:
         left = timeout - (time.perf_counter() - started)
         if left <= 0:
             raise SolverUnknown(f"proof of {describe(bound_target)}", f"timeout after {timeout:g} s")
-        seeds = _instances_named(canonical)
-        if _mentions_deadlock(canonical) or not seeds:
-            seeds = set(range(len(system.instances)))  # a deadlock is a property of every instance
-        cone = closed_cone(system, seeds)
-        restricted, kept = restrict(system, cone)
-        cones.add(len(kept))
+        symbolic = SymbolicSystem(part.restricted, seed=seed)
         position = [-1] * len(system.instances)
-        for new, old in enumerate(kept):
+        for new, old in enumerate(part.kept):
             position[old] = new
-        symbolic = SymbolicSystem(restricted, seed=seed)
-        expression = _z3_expression(symbolic, canonical, position)
-        predicate = symbolic.global_predicate(expression)
+        predicate = symbolic.global_predicate(_z3_expression(symbolic, part.canonical, position))
         if depth_bound is not None:
             found = _Bmc(symbolic, predicate).search(depth_bound, time.perf_counter() + left)
             if found is not None and (best is None or found[0] < best[0]):
-                best = (found[0], classes[canonical], found[1])
+                best = (found[0], part, found[1])
             continue
-        depth, labels, invariant = _decide_target(symbolic, predicate, left)
+        depth, labels, proof = _decide_target(symbolic, predicate, left)
         if depth is not None:
             if best is None or depth < best[0]:
-                best = (depth, classes[canonical], labels)
-        elif invariant is not None:
-            invariants.append(invariant)
-    sizes = "/".join(str(size) for size in sorted(cones))
-    note = (f"{len(parts)} part{'s' if len(parts) != 1 else ''}, {len(classes)} up to symmetry, each on its cone of "
-            f"influence ({sizes} of {len(system.instances)} instances)")
+                best = (depth, part, labels)
+        else:
+            proofs.append((part, proof))
+    note = _cones_note(system, count, plan)
     if best is None and depth_bound is not None:
-        return None, None, None, f"z3 bmc, bounded ({note})", f"no path of at most {depth_bound} steps reaches it"
+        evidence = f"no path of at most {depth_bound} steps reaches it"
+        return None, None, None, f"z3 bmc, bounded ({note})", evidence, evidence
     if best is not None:
-        depth, image, labels = best
-        # The path was found for the canonical part, in the restriction: lift it to the whole
-        # system, then permute it back onto the part it stands for.
-        trace = [System.permute(state, image) for state in lift_labels(system, labels)]
-        return True, depth, trace_labels(system, trace), f"z3 bmc ({note})", None
-    evidence = ("; ".join(invariants) if invariants
-                else "no configuration of the instances involved can show it, even with every step free")
-    methods = sorted({"k-induction" if proof.startswith("k-induction") else "spacer" for proof in invariants})
-    return False, None, None, f"z3 {' and '.join(methods) or 'structure'} ({note})", evidence
+        depth, part, labels = best
+        return True, depth, _lift(system, part, labels), f"z3 bmc ({note})", None, None
+    methods = sorted({method for _, (method, _) in proofs} - {"structure"})
+    several = len(plan) > 1
+    evidence = "; ".join(_proof_text(system, part, method, detail, several) for part, (method, detail) in proofs)
+    summary = "; ".join(_proof_summary(system, part, method, detail) for part, (method, detail) in proofs)
+    return False, None, None, f"z3 {' and '.join(methods) or 'structure'} ({note})", evidence, summary
 
 
-def _holds_in(bound, state: tuple[int, ...], exploration: Exploration, index: int, labels_of: dict) -> bool:
-    """A propositional bound formula in one explored state (``index`` in ``exploration``)."""
-    if isinstance(bound, LocalIn):
-        return state[bound.instance] in bound.configs
-    if isinstance(bound, p.Not):
-        return not _holds_in(bound.operand, state, exploration, index, labels_of)
-    if isinstance(bound, p.And):
-        return all(_holds_in(o, state, exploration, index, labels_of) for o in bound.operands)
-    if isinstance(bound, p.Or):
-        return any(_holds_in(o, state, exploration, index, labels_of) for o in bound.operands)
-    if isinstance(bound, p.Implies):
-        return (not _holds_in(bound.premise, state, exploration, index, labels_of)
-                or _holds_in(bound.conclusion, state, exploration, index, labels_of))
-    if isinstance(bound, p.Iff):
-        return (_holds_in(bound.left, state, exploration, index, labels_of)
-                == _holds_in(bound.right, state, exploration, index, labels_of))
-    if isinstance(bound, p.Bool):
-        return bound.value
-    if isinstance(bound, p.Deadlock):
-        return index in labels_of["deadlocks"]
-    if isinstance(bound, CanTake):
-        wanted = labels_of.setdefault((bound.instance, bound.trigger), _labels_of(exploration.system, bound))
-        return any(label in wanted for label, _ in exploration.successors[index])
-    raise TypeError(f"not propositional: {bound!r}")
+def _proof_text(system: System, part: _Part, method: str, detail, several: bool) -> str:
+    """What a proof that ``part`` is unreachable consists of, in words."""
+    where = f" for {describe(part.canonical)}" if several else ""
+    cone = f"the cone of influence {_cone_names(system, part)}"
+    if method == "structure":
+        return f"no configuration of the instances of {cone} can show it, even with every step free{where}"
+    if method == "k-induction":
+        return (f"k-induction with k = {detail} on {cone}{where}: no violation within {BMC_PRELUDE} steps of the "
+                f"initial state (the base case), and the property is {detail}-inductive for the cone's transition "
+                f"relation: no path of {detail} step{'s' if detail != 1 else ''} through distinct states that satisfy "
+                f"it, from any assignment of the cone's variables, ends in a state that violates it")
+    return f"inductive invariant from Spacer on {cone}{where}: {detail}"
 
 
-def _labels_of(system: System, bound: CanTake) -> frozenset[int]:
-    machine = system.instances[bound.instance].local.machine
-    return frozenset(move.label for moves in system.moves[bound.instance] for move in moves
-                     if machine.transitions[move.transition].trigger == bound.trigger)
+def _proof_summary(system: System, part: _Part, method: str, detail) -> str:
+    cone = f"on the cone {_cone_names(system, part)}"
+    if method == "structure":
+        return f"no configuration can show it ({cone})"
+    if method == "k-induction":
+        return f"{detail}-inductive {cone} (k-induction, base case {BMC_PRELUDE} steps)"
+    return f"inductive invariant from Spacer {cone} (in the reports)"
 
 
-def _explicit_decide(exploration: Exploration, bound_target):
-    """The same question by the explicit engine on the whole system: (reachable, depth,
-    labels), scanning the states in breadth-first order, so the first hit is a shortest one."""
-    labels_of: dict = {"deadlocks": frozenset(exploration.deadlocks)}
-    for index, state in enumerate(exploration.states):
-        if _holds_in(bound_target, state, exploration, index, labels_of):
-            path = exploration.path_to(index)
-            return True, len(path) - 1, [label for label, _ in path[1:]]
-    return False, None, None
+def _explicit_decide(graph: StateGraph, bound_target):
+    """The same question by the explicit engine: (reachable, depth, labels). The states are
+    numbered in breadth-first order, so the first one satisfying the target is at the least
+    depth, and its breadth-first parents give a shortest path."""
+    found = satisfying(graph, bound_target)
+    if not found:
+        return False, None, None
+    path = graph.exploration.path_to(min(found))
+    return True, len(path) - 1, [label for label, _ in path[1:]]
+
+
+def _explicit_on_cones(system: System, bound_target, explorations: "_Explorations", state_limit: int):
+    """The question of ``_z3_decide`` answered by the explicit engine on the same parts and
+    cones: each part's cone is explored breadth first. Returns (reachable, depth, labels,
+    scope) with ``scope`` saying what was explored, or None when a cone is above the limit
+    (with the reason as the second item)."""
+    count, plan = _plan(system, bound_target, p.Or)
+    best = None
+    states = []
+    for part in plan:
+        whole = part.restricted is system
+        graph = explorations.graph(part.restricted, state_limit, (), key=None if whole else (id(system), tuple(part.kept)))
+        if graph is None:
+            return None, (f"not run: {'the system' if whole else 'the cone ' + _cone_names(system, part)} has more "
+                          f"than {state_limit} reachable states")
+        states.append(graph.size)
+        reachable, depth, labels = _explicit_decide(graph, part.within())
+        if reachable and (best is None or depth < best[0]):
+            best = (depth, part, labels)
+    if len(plan) == 1:
+        (part,) = plan
+        whole = len(part.kept) == len(system.instances)
+        scope = (f"breadth-first search over all {states[0]} reachable states of "
+                 + ("the whole system" if whole else f"the cone of influence {_cone_names(system, part)} "
+                                                     f"({len(part.kept)} of {len(system.instances)} instances)"))
+    else:
+        scope = (f"breadth-first search over every reachable state of each part's cone of influence "
+                 f"({_cones_note(system, count, plan)}; {'/'.join(str(n) for n in states)} states)")
+    if best is None:
+        return (False, None, None, scope), None
+    depth, part, labels = best
+    return (True, depth, _lift(system, part, labels), scope), None
 
 
 def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: str, seed: int, timeout: float,
@@ -406,21 +480,18 @@ def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: 
     if depth_bound is not None:
         return _check_bounded(result, system, target, kind, seed, timeout, depth_bound)
     z3_answer = explicit_answer = None
-
-    def run_explicit():
-        exploration = explorations.get(system, state_limit)
-        if exploration is None:
-            result.cross_checks["explicit"] = f"not run: more than {state_limit} reachable states"
-            return None
-        return _explicit_decide(exploration, target)
+    question = _push_not(target)
 
     # The explicit engine goes first: Z3's answer may be on its way from a worker meanwhile.
+    # It decides the same parts on the same cones as Z3, so that a large system whose cones
+    # are small is still confirmed, state by state.
     if engine in ("both", "explicit"):
-        explicit_answer = run_explicit()
+        explicit_answer, refusal = _explicit_on_cones(system, question, explorations, state_limit)
+        if refusal is not None:
+            result.cross_checks["explicit"] = refusal
     if engine in ("both", "z3"):
         try:
-            z3_answer = z3_supplier() if z3_supplier is not None else _z3_decide(system, _push_not(target), seed,
-                                                                                 timeout, p.Or)
+            z3_answer = z3_supplier() if z3_supplier is not None else _z3_decide(system, question, seed, timeout, p.Or)
         except SolverUnknown as error:
             if engine == "z3":
                 result.status, result.engine, result.evidence = "unknown", "z3", error.reason
@@ -439,14 +510,14 @@ def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: 
                 f"{'reachable at depth %s' % depth if reachable else 'unreachable'}, the explicit engine "
                 f"{'reachable at depth %s' % explicit_answer[1] if explicit_answer[0] else 'unreachable'}")
     if z3_answer is not None:
-        reachable, depth, labels, engine_name, invariant = z3_answer
+        reachable, depth, labels, engine_name, proof, summary = z3_answer
         result.engine = engine_name
         if explicit_answer is not None:
-            result.cross_checks["explicit"] = _safety_status(kind, explicit_answer[0])
+            result.cross_checks["explicit"] = f"{_safety_status(kind, explicit_answer[0])} ({explicit_answer[3]})"
     else:
-        reachable, depth, labels = explicit_answer
-        engine_name, invariant = "explicit", None
-        result.engine = "explicit (breadth-first search over every reachable state)"
+        reachable, depth, labels, scope = explicit_answer
+        proof = summary = None
+        result.engine = f"explicit ({scope})"
 
     result.status = _safety_status(kind, reachable)
     if reachable:
@@ -454,12 +525,20 @@ def _check_safety(spec: PropertySpec, system: System, bound, kind: str, engine: 
         result.witness = _witness(system, trace, labels)
         result.witness_role = "counterexample" if kind == "invariant" else "example"
         result.depth = depth
-        result.evidence = f"a shortest path of {depth} steps to a state where {describe(target)}"
-    elif invariant is not None:
-        result.evidence = invariant
+        result.evidence = _path_evidence(depth, target)
+    elif proof is not None:
+        result.evidence, result.summary = proof, summary
     else:
-        result.evidence = "no reachable state shows it (breadth-first search over every reachable state)"
+        result.evidence = f"no reachable state shows {describe(target)} ({explicit_answer[3]})"
+    if kind == "reachability" and not reachable:
+        result.summary = f"no reachable state satisfies it: {result.summary or result.evidence}"
     return result
+
+
+def _path_evidence(depth: int, target) -> str:
+    if depth == 0:
+        return f"the initial state itself is one where {describe(target)}"
+    return f"a shortest path of {depth} step{'s' if depth != 1 else ''} to a state where {describe(target)}"
 
 
 def _check_bounded(result: PropertyResult, system: System, target, kind: str, seed: int, timeout: float,
@@ -467,7 +546,7 @@ def _check_bounded(result: PropertyResult, system: System, target, kind: str, se
     """Bounded model checking alone, as asked with --bound: a violation is shown with its
     shortest path; no violation means only that none exists up to ``depth_bound`` steps."""
     try:
-        reachable, depth, labels, engine_name, evidence = _z3_decide(system, _push_not(target), seed, timeout, p.Or,
+        reachable, depth, labels, engine_name, evidence, _ = _z3_decide(system, _push_not(target), seed, timeout, p.Or,
                                                                      depth_bound=depth_bound)
     except SolverUnknown as error:
         result.status, result.engine, result.evidence = "unknown", "z3 bmc, bounded", error.reason
@@ -478,7 +557,7 @@ def _check_bounded(result: PropertyResult, system: System, target, kind: str, se
         result.witness = _witness(system, lift_labels(system, labels), labels)
         result.witness_role = "counterexample" if kind == "invariant" else "example"
         result.depth = depth
-        result.evidence = f"a shortest path of {depth} steps to a state where {describe(target)}"
+        result.evidence = _path_evidence(depth, target)
     else:
         # Up to the bound nothing was found: for an invariant that is no violation so far; a
         # reachability question stays open (its target may lie deeper).
@@ -515,29 +594,72 @@ def _check_temporal(spec: PropertySpec, system: System, bound, kind: str, state_
         result.status, result.engine = "unknown", "explicit"
         result.evidence = f"more than {state_limit} reachable states: too many for the explicit fixed point"
         return result
+    fair = " on fair paths" if graph.fair_labels else ""
     if kind == "ctl":
-        holds, lasso, size = check_ctl(graph, bound)
+        holds, lasso, fixed_points = check_ctl(graph, bound, example=_is_existential(bound))
         result.engine = "explicit CTL fixed point"
-        result.evidence = (f"fixed point over {graph.size} reachable states: the formula holds in {size} of them, "
-                           f"{'including' if holds else 'not'} the initial state")
-        if holds and _is_existential(bound):
-            lasso = example_ctl(graph, bound)
-            if len(lasso.steps) > 1:
-                result.witness, result.loop_start = _lasso_witness(system, graph, lasso)
-                result.witness_role = "example"
+        result.fixed_points = fixed_points
+        result.states = graph.size
+        _, satisfied = fixed_points[-1]
+        result.evidence = (f"labelling by fixed points over all {graph.size} reachable states{fair}: the formula "
+                           f"holds in {satisfied} of them, {'the initial state included' if holds else 'not in the initial state'}"
+                           f" ({len(fixed_points)} fixed point{'s' if len(fixed_points) != 1 else ''}, "
+                           "innermost first: " + "; ".join(f"{text}: {count}" for text, count in fixed_points) + ")")
+        result.summary = (f"fixed points over {graph.size} reachable states{fair}: the formula holds in {satisfied}, "
+                          f"{'the initial state included' if holds else 'not in the initial state'} "
+                          f"({len(fixed_points)} listed in the reports)")
+        if holds and lasso is not None and len(lasso.steps) > 1:
+            result.witness, result.loop_start = _lasso_witness(system, graph, lasso)
+            result.witness_role = "example"
     else:
         holds, lasso, size = check_ltl(graph, bound)
         result.engine = "explicit LTL (tableau product, fair SCC search)"
-        result.evidence = (f"product of {graph.size} reachable states with the negated formula's tableau: "
-                           f"{size} pairs, {'no' if holds else 'a'} fair accepting cycle")
+        result.states = graph.size
+        result.evidence = (f"product of the {graph.size} reachable states with the negated formula's tableau: "
+                           f"{size} pairs, {'no' if holds else 'a'} {'fair ' if fair else ''}accepting cycle")
     if graph.fair_labels and 0 not in graph.fair:
         result.evidence += "; no fair path starts in the initial state, so universal claims hold vacuously"
     result.status = "holds" if holds else "violated"
     if not holds and lasso is not None:
         result.witness, result.loop_start = _lasso_witness(system, graph, lasso)
-        result.witness_role = "counterexample"
-        result.depth = len(result.witness) - 1
+        if result.witness is None:
+            # Nothing happens before the claim that refutes the formula: no path to show.
+            shown = f"violated in the initial state: {_claim_text(lasso.claim, 'it')}"
+        else:
+            result.witness_role = "counterexample"
+            result.depth = len(result.witness) - 1
+            if result.loop_start is not None:
+                shown = (f"the lasso below is a{' fair' if fair else 'n infinite'} path on which the formula fails: "
+                         f"{_steps(result.depth)}, repeating from step {result.loop_start}")
+            else:
+                shown = f"after the {_steps(result.depth)} below, {_claim_text(lasso.claim, 'the last state')}"
+        result.evidence = f"{shown}; {result.evidence}"
+        result.summary = shown
     return result
+
+
+def _steps(count: int) -> str:
+    return f"{count} step{'s' if count != 1 else ''}"
+
+
+def _claim_text(claim, where: str) -> str:
+    """What holds in the state ``where`` names, for a claim (formula, negated) about every
+    path from it, which is where a counterexample's path ends."""
+    if claim is None:
+        return f"the formula fails in {where}"
+    f, negated = claim
+    if isinstance(f, p.Temporal):
+        operand = describe(f.operand)
+        if (f.operator, negated) in (("EF", True), ("AG", False)):
+            inner = operand if f.operator == "EF" else f"!({operand})"
+            return f"no state reachable from {where} satisfies {inner}"
+        if (f.operator, negated) in (("EX", True), ("AX", False)):
+            return f"after every step from {where}, {operand if f.operator == 'AX' else '!(' + operand + ')'} holds"
+    if isinstance(f, NextBy) and f.universal != negated:
+        operand = describe(f.operand)
+        return f"after every {f.text} step from {where}, {operand if f.universal else '!(' + operand + ')'} holds"
+    text = describe(f)
+    return f"{text} {'fails' if negated else 'holds'} in {where}"
 
 
 def _is_existential(bound) -> bool:
@@ -552,14 +674,18 @@ def _result(spec: PropertySpec, system: System, bound, kind: str) -> PropertyRes
 
 
 class _Explorations:
-    """Explorations and state graphs shared by the properties of one run, built on demand."""
+    """Explorations and state graphs shared by the properties of one run, built on demand:
+    each system (and each cone of influence) is explored once, and its state graph built once
+    whatever the fairness assumptions of the properties asking for it."""
 
     def __init__(self):
-        self._explorations: dict[int, Exploration | None] = {}
-        self._graphs: dict[tuple[int, tuple[str, ...]], StateGraph] = {}
+        self._explorations: dict[object, Exploration | None] = {}
+        self._graphs: dict[object, StateGraph] = {}
+        self._views: dict[tuple[object, tuple[str, ...]], StateGraph] = {}
 
-    def get(self, system: System, state_limit: int) -> Exploration | None:
-        key = id(system)
+    def get(self, system: System, state_limit: int, key=None) -> Exploration | None:
+        """The exploration of ``system``; ``key`` names a restriction built afresh each time."""
+        key = id(system) if key is None else key
         if key not in self._explorations:
             try:
                 self._explorations[key] = explore(system, keep_edges=True, state_limit=state_limit)
@@ -567,26 +693,34 @@ class _Explorations:
                 self._explorations[key] = None
         return self._explorations[key]
 
-    def graph(self, system: System, state_limit: int, fairness: tuple[str, ...]) -> StateGraph | None:
-        exploration = self.get(system, state_limit)
+    def graph(self, system: System, state_limit: int, fairness: tuple[str, ...], key=None) -> StateGraph | None:
+        key = id(system) if key is None else key
+        exploration = self.get(system, state_limit, key)
         if exploration is None:
             return None
-        key = (id(system), tuple(sorted(fairness)))
         if key not in self._graphs:
-            self._graphs[key] = StateGraph(exploration, fairness)
-        return self._graphs[key]
+            self._graphs[key] = StateGraph(exploration)
+        view = (key, tuple(sorted(fairness)))
+        if view not in self._views:
+            self._views[view] = self._graphs[key].with_fairness(view[1])
+        return self._views[view]
+
+
+def _prepare(spec: PropertySpec, systems: dict):
+    """(system, bound formula as the engines take it, kind)."""
+    system = _system_for(spec, systems)
+    bound = normalise(bind(spec.formula, system, spec.file))
+    return system, bound, classify(bound)
 
 
 def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, timeout: float = 60.0,
                    state_limit: int = CROSS_CHECK_STATE_LIMIT, systems: dict | None = None,
                    explorations: _Explorations | None = None, depth_bound: int | None = None,
-                   z3_supplier=None) -> PropertyResult:
+                   z3_supplier=None, prepared=None) -> PropertyResult:
     """Decide one property (see the module docstring for the engines)."""
     started = time.perf_counter()
-    system = _system_for(spec, systems if systems is not None else {})
+    system, bound, kind = prepared or _prepare(spec, systems if systems is not None else {})
     explorations = explorations if explorations is not None else _Explorations()
-    bound = bind(spec.formula, system, spec.file)
-    kind = classify(bound)
     if kind in ("invariant", "reachability"):
         result = _check_safety(spec, system, bound, kind, engine, seed, timeout, state_limit, explorations,
                                depth_bound, z3_supplier)
@@ -599,32 +733,46 @@ def check_property(spec: PropertySpec, engine: str = "both", seed: int = 0, time
 
 def check_properties(specs: list[PropertySpec], engine: str = "both", seed: int = 0, timeout: float = 60.0,
                      state_limit: int = CROSS_CHECK_STATE_LIMIT, depth_bound: int | None = None) -> list[PropertyResult]:
-    """Bind every property first, so that all name errors are reported at once, then check."""
+    """Bind every property first, so that all name errors are reported at once, then check.
+
+    Properties that say the same thing of the same system (the requirements table asks some
+    questions on behalf of several requirements) are decided once: the others get a copy of
+    that verdict under their own name and place."""
     systems = validate(specs)
+    prepared = [_prepare(spec, systems) for spec in specs]
+    first: dict[tuple, int] = {}  # what is asked -> the first property asking it
+    for index, (spec, (system, bound, kind)) in enumerate(zip(specs, prepared)):
+        first.setdefault((id(system), kind, describe(bound), tuple(sorted(spec.fairness))), index)
+    distinct = sorted(first.values())
     explorations = _Explorations()
     suppliers = {}
     pool = None
-    if engine in ("both", "z3") and depth_bound is None:
+    if engine == "both" and depth_bound is None:
         jobs = []
-        for index, spec in enumerate(specs):
-            system = _system_for(spec, systems)
-            bound = bind(spec.formula, system, spec.file)
-            kind = classify(bound)
+        for index in distinct:
+            system, bound, kind = prepared[index]
             if kind in ("invariant", "reachability"):
                 target = p.Not(0, 0, bound.operand) if kind == "invariant" else bound.operand
                 jobs.append((index, system, _push_not(target)))
-        pool = _Z3Pool(jobs, seed, timeout) if engine == "both" else None
-        if pool is not None:
-            suppliers = {index: pool.supplier(index) for index, _, _ in jobs}
+        pool = _Z3Pool(jobs, seed, timeout)
+        suppliers = {index: pool.supplier(index) for index, _, _ in jobs}
     try:
         # Properties decided by Z3 last, so that the explicit work of the others overlaps it.
-        order = sorted(range(len(specs)), key=lambda index: index in suppliers)
-        results = {index: check_property(specs[index], engine, seed, timeout, state_limit, systems, explorations,
-                                         depth_bound, suppliers.get(index)) for index in order}
+        order = sorted(distinct, key=lambda index: index in suppliers)
+        decided = {index: check_property(specs[index], engine, seed, timeout, state_limit, systems, explorations,
+                                         depth_bound, suppliers.get(index), prepared[index]) for index in order}
     finally:
         if pool is not None:
             pool.close()
-    return [results[index] for index in range(len(specs))]
+    results = []
+    for index, (spec, (system, bound, kind)) in enumerate(zip(specs, prepared)):
+        result = decided[first[(id(system), kind, describe(bound), tuple(sorted(spec.fairness)))]]
+        if result.name != spec.name or result.file != spec.file:
+            result = dataclasses.replace(result, name=spec.name, file=spec.file, line=spec.line,
+                                         formula=spec.formula_text, description=spec.description,
+                                         fairness=spec.fairness, seconds=0.0)
+        results.append(result)
+    return results
 
 
 _Z3_JOBS: list = []  # (spec index, system, target), set before forking; read by the worker

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import ExitCode, InputError, Problem
 from .outputs import OutputDirectory
-from .propfile import load_properties
+from .propfile import load_property_files
 from .propreport import (prove_json, prove_markdown, prove_summary, render, requirements_json, requirements_markdown,
                          requirements_summary)
 from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select, validate
@@ -34,7 +34,8 @@ def add_prove_commands(commands) -> None:
 
     prove = commands.add_parser("prove", help="check properties: proved, violated with a counterexample, or unknown")
     prove.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                       help="property files (default: the shipped ones in properties/, without requirements.yaml)")
+                       help="property files, or the requirements file for all its properties (default: the shipped "
+                            "property files in properties/, without requirements.yaml)")
     prove.add_argument("--property", action="append", default=[], metavar="NAME", help="check only this property (repeatable)")
     prove.add_argument("--bound", type=int, metavar="K",
                        help="invariants and reachability by bounded model checking alone, up to K steps: a violation "
@@ -62,19 +63,7 @@ def _check_options(arguments) -> None:
 
 def run_prove(arguments: argparse.Namespace) -> int:
     _check_options(arguments)
-    paths = paths_or_default(arguments.files)
-    specs, problems = [], []
-    for path in paths:
-        if not path.is_file():
-            problems.append(Problem(file=str(path), line=0, rule="file", message="no such property file"))
-            continue
-        try:
-            specs.extend(load_properties(path))
-        except InputError as error:
-            problems.extend(error.problems)
-    if problems:
-        raise InputError(problems)
-    specs = select(specs, arguments.property)
+    specs = select(load_property_files(paths_or_default(arguments.files)), arguments.property)
     if arguments.bound is not None and arguments.bound < 0:
         raise InputError("--bound must not be negative")
     validate(specs)  # every input problem is reported before anything is written

@@ -5,9 +5,9 @@
   closest valid name; CTL and LTL may not be mixed;
 * Z3 (cone of influence, symmetry) and the explicit engine agree on invariants and
   reachability, on shipped systems and on random machines with random formulas;
-* the CTL labelling agrees with a naive fixed-point evaluator written here, and the LTL
-  tableau agrees with CTL on formulas where the two logics coincide, with and without
-  fairness: two independent algorithms;
+* the LTL tableau agrees with the CTL labelling on formulas where the two logics coincide,
+  with and without fairness (both engines are checked against an independent evaluator in
+  test_property_reference);
 * counterexamples are shortest, replayed, and lasso-shaped for liveness;
 * the cone of influence is exact: the restriction's reachable states are the projections of
   the whole system's.
@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from checker.errors import InputError
 from checker.explicit import explore
 from checker.loader import machine_from_document
 from checker.composition import Composition
-from checker.propbind import LocalIn, bind, classify
+from checker.propbind import LocalIn, bind, classify, normalise
 from checker.propexplicit import StateGraph, check_ctl, check_ltl
 from checker.propfile import load_properties
 from checker.proplang import FormulaSyntaxError, parse_formula
@@ -73,12 +74,12 @@ def test_grammar_accepts_documented_forms(text, expected):
 
 
 def test_precedence_and_associativity():
-    formula = parse_formula("a is A | b is B & c is C -> d is D")
+    formula = parse_formula("a is P | b is Q & c is R -> d is S")
     assert isinstance(formula, p.Implies)
     assert isinstance(formula.premise, p.Or) and isinstance(formula.premise.operands[1], p.And)
-    chained = parse_formula("a is A -> b is B -> c is C")  # right-associative
+    chained = parse_formula("a is P -> b is Q -> c is R")  # right-associative
     assert isinstance(chained.conclusion, p.Implies)
-    temporal = parse_formula("AG a is A | b is B")  # unary operators bind tighter than |
+    temporal = parse_formula("AG a is P | b is Q")  # unary operators bind tighter than |
     assert isinstance(temporal, p.Or)
 
 
@@ -94,6 +95,32 @@ def test_syntax_errors_point_at_line_and_column(text, line, column, fragment):
         parse_formula(text, line=3, column=5)
     assert (error.value.line, error.value.column) == (line, column)
     assert fragment in error.value.message
+
+
+def test_an_arrow_needs_no_spaces_and_names_keep_their_hyphens():
+    formula = parse_formula("du1 is Active->du1 is Idle")
+    assert isinstance(formula, p.Implies)
+    assert formula.premise.states == ("Active",) and formula.conclusion.path == ("du1",)
+    assert parse_formula("AG (in-progress is ok-now<->x is y)").operand.left.path == ("in-progress",)
+    assert parse_formula("AG island is Installed").operand.path == ("island",)  # "is" only as a whole word
+
+
+def test_a_quantifier_after_a_temporal_operator_is_an_error_with_a_hint():
+    with pytest.raises(FormulaSyntaxError) as error:
+        parse_formula("AG forall u in du: u is Idle", line=7, column=12)
+    assert (error.value.line, error.value.column) == (7, 15)
+    assert "unexpected 'forall'" in error.value.message and "needs parentheses" in error.value.message
+    with pytest.raises(FormulaSyntaxError, match="needs parentheses"):
+        parse_formula("!exists u in du: u is Idle")
+    assert isinstance(parse_formula("AG (forall u in du: u is Idle)").operand, p.Quantified)
+
+
+@pytest.mark.parametrize("text, word", [("AG du1 is G", "G"), ("forall in in du: in is Idle", "in"),
+                                         ("AG du1 is A", "A")])
+def test_reserved_words_cannot_be_names(text, word):
+    with pytest.raises(FormulaSyntaxError) as error:
+        parse_formula(text)
+    assert f"{word!r} is a reserved word" in error.value.message
 
 
 def test_errors_in_a_block_scalar_point_into_the_file(tmp_path):
@@ -143,6 +170,25 @@ def test_binding_reports_every_unknown_name_with_the_closest(tmp_path):
     assert all(problem.line == 4 for problem in error.value.problems)
 
 
+def test_a_number_is_not_a_boolean(tmp_path):
+    path = write(tmp_path, """\
+        properties:
+          - name: typed
+            system: tr069-device
+            formula: AG (du1.Resolved == 1 -> du1 is Installed)
+        """)
+    (spec,) = load_properties(path)
+    with pytest.raises(InputError) as error:
+        check_properties([spec])
+    (problem,) = error.value.problems
+    assert (problem.file.endswith("props.yaml"), problem.line, problem.column) == (True, 4, 34)  # at the "1"
+    assert problem.name == "1" and "never takes the value 1" in problem.message
+    assert "expected one of true, false" in problem.message
+    system = builtin("tr069-device")
+    equal = bind(parse_formula("du1.Resolved == true"), system, "f")
+    assert all(system.instances[equal.instance].local.values_of(c)["Resolved"] is True for c in equal.configs)
+
+
 def test_ctl_and_ltl_may_not_be_mixed():
     system = builtin("tr069-device")
     with pytest.raises(InputError, match="mixed"):
@@ -152,8 +198,9 @@ def test_ctl_and_ltl_may_not_be_mixed():
 def test_variables_and_children_domains_expand():
     system = builtin("tr069-device", m=3)
     bound = bind(parse_formula("forall u in du: forall e in u.eu: e is Absent"), system, "f")
-    assert isinstance(bound, p.And) and len(bound.operands) == 1 and len(bound.operands[0].operands) == 3
-    assert {atom.instance for atom in bound.operands[0].operands} == {2, 3, 4}
+    # One Deployment Unit: its quantifier leaves no one-operand conjunction behind.
+    assert isinstance(bound, p.And) and len(bound.operands) == 3
+    assert {system.instances[atom.instance].name for atom in bound.operands} == {"du1.eu1", "du1.eu2", "du1.eu3"}
     with pytest.raises(InputError, match="not a variable"):
         bind(parse_formula("forall e in x.eu: e is Absent"), system, "f")
 
@@ -165,6 +212,39 @@ def test_variables_and_children_domains_expand():
 ])
 def test_classification_decides_the_engines(text, kind):
     assert classify(bind(parse_formula(text), builtin("tr069-device"), "f")) == kind
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("forall u in du: AG (u is Installed -> u.Resolved != null)", "invariant"),
+    ("AG du1 is Installed & AG !(ee is Disabled)", "invariant"),
+    ("G du1 is Installed & G !(ee is Disabled)", "invariant"),
+    ("exists u in du: EF u is Installed", "reachability"),
+    ("EF du1 is Installed | EF ee is Disabled", "reachability"),
+    ("AG du1 is Installed & EF ee is Disabled", "ctl"),  # mixed: no single question
+    ("EF du1 is Installed & EF ee is Disabled", "ctl"),  # a conjunction of EF is no EF
+])
+def test_where_a_quantifier_is_written_does_not_decide_the_engine(text, kind):
+    system = builtin("tr069-device", n=2)
+    bound = bind(parse_formula(text), system, "f")
+    assert classify(bound) == kind
+    normal = normalise(bound)
+    if kind != "ctl":
+        assert isinstance(normal, p.Temporal) and isinstance(normal.operand, p.And if kind == "invariant" else p.Or)
+    else:
+        assert normal is bound
+
+
+def test_a_quantified_invariant_is_proved_by_z3_at_n_8(tmp_path):
+    """forall written outside AG: still an invariant, proved on one cone, not CTL over the system."""
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: eu-needs-du
+            system: tr069-device
+            parameters: {n: 8, m: 3}
+            formula: "forall u in du: AG (forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
+        """, engine="z3")
+    assert result.kind == "invariant" and result.status == "holds" and result.engine.startswith("z3")
+    assert "24 parts, 1 up to symmetry" in result.engine
 
 
 def test_file_validation_reports_all_problems(tmp_path):
@@ -209,7 +289,21 @@ def test_invariant_proved_by_spacer_and_confirmed_by_explicit(tmp_path):
         """)
     assert result.status == "holds" and result.engine.startswith("z3 spacer")
     assert "1 up to symmetry" in result.engine and result.evidence.startswith("inductive invariant")
-    assert result.cross_checks == {"explicit": "holds"}
+    assert list(result.cross_checks) == ["explicit"]
+    assert result.cross_checks["explicit"].startswith("holds (breadth-first search over all ")
+
+
+def test_k_induction_states_its_k_and_cone(tmp_path):
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: busy-refuses
+            system: scomo-device
+            formula: "AG (forall d in dp: d is transient -> !enabled(d.Download) & !enabled(d.Remove))"
+        """)
+    assert result.status == "holds" and "k-induction" in result.engine
+    assert re.search(r"k-induction with k = \d+ on the cone of influence \{[^}]*dp1[^}]*\}", result.evidence)
+    assert re.search(r"the property is \d+-inductive for the cone's transition relation", result.evidence)
+    assert re.search(r"^\d+-inductive on the cone \{", result.summary)
 
 
 def test_violated_invariant_has_a_shortest_replayed_counterexample(tmp_path):
@@ -220,7 +314,7 @@ def test_violated_invariant_has_a_shortest_replayed_counterexample(tmp_path):
             formula: "AG !(exists d in dp: d is Delivered)"
         """)
     assert result.status == "violated" and result.engine.startswith("z3 bmc")
-    assert result.cross_checks == {"explicit": "violated"}
+    assert result.cross_checks["explicit"].startswith("violated (breadth-first search")
     assert result.depth == 2 and len(result.witness) == 3
     assert [step.event for step in result.witness[1:]] == ["dp1.Download", "dp1.download_succeeded"]
     assert result.witness[-1].state["dp1"].startswith("Delivered")
@@ -268,7 +362,7 @@ def test_explicit_engine_is_skipped_beyond_its_state_limit_and_says_so(tmp_path)
             formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
         """, state_limit=100)
     assert result.status == "holds"
-    assert result.cross_checks == {"explicit": "not run: more than 100 reachable states"}
+    assert result.cross_checks == {"explicit": "not run: the system has more than 100 reachable states"}
 
 
 def test_large_device_invariant_is_proved_on_one_cone(tmp_path):
@@ -281,7 +375,32 @@ def test_large_device_invariant_is_proved_on_one_cone(tmp_path):
             formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
         """, engine="z3")
     assert result.status == "holds"
-    assert "24 parts, 1 up to symmetry" in result.engine and "5 of 33 instances" in result.engine
+    cone = re.search(r"\((\d+) of (\d+) instances\)", result.engine)
+    # One Deployment Unit with its three Execution Units and what they depend on: a cone
+    # whose size does not grow with n.
+    assert "24 parts, 1 up to symmetry" in result.engine and cone and 4 <= int(cone.group(1)) <= 8
+    assert int(cone.group(2)) == len(builtin("tr069-device", n=8, m=3).instances)
+
+
+def test_large_device_invariant_is_confirmed_by_the_explicit_engine_on_the_cone(tmp_path):
+    """n = 8, m = 3: Z3 proves it on one cone, and the explicit engine explores that cone (not
+    the whole system, far beyond its limit) and must agree."""
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: eu-needs-du
+            system: tr069-device
+            parameters: {n: 8, m: 3}
+            formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
+        """)
+    assert result.status == "holds" and result.engine.startswith("z3")
+    check = result.cross_checks["explicit"]
+    match = re.match(r"holds \(breadth-first search over all (\d+) reachable states of the cone of influence "
+                     r"\{([^}]*)\} \((\d+) of (\d+) instances\)\)$", check)
+    assert match, check
+    names = match.group(2).split(", ")
+    assert {"du1", "du1.eu1", "du1.eu2", "du1.eu3"} <= set(names) and not {"du2", "du8"} & set(names)
+    assert int(match.group(3)) == len(names) and f"({len(names)} of" in result.engine  # Z3's cone
+    assert int(match.group(4)) == len(builtin("tr069-device", n=8, m=3).instances)
 
 
 def test_cone_of_influence_is_exact():
@@ -332,69 +451,6 @@ def test_random_safety_properties_engines_agree(case, operator):
 
 
 # --- engines: CTL and LTL -------------------------------------------------------------------------
-
-
-def naive_ctl(graph: StateGraph, formula) -> set[int]:
-    """CTL without fairness by plain fixed-point iteration over sets (no SCCs, no BFS)."""
-    states = set(range(graph.size))
-    post = {s: {t for _, t in graph.succ[s]} for s in states}
-
-    def sat(f):
-        if isinstance(f, LocalIn):
-            return {s for s in states if graph.states[s][f.instance] in f.configs}
-        if isinstance(f, p.Bool):
-            return set(states) if f.value else set()
-        if isinstance(f, p.Not):
-            return states - sat(f.operand)
-        if isinstance(f, p.And):
-            return set.intersection(*(sat(o) for o in f.operands))
-        if isinstance(f, p.Or):
-            return set.union(*(sat(o) for o in f.operands))
-        if isinstance(f, p.Implies):
-            return (states - sat(f.premise)) | sat(f.conclusion)
-        if isinstance(f, p.Temporal):
-            inner = sat(f.operand)
-            ex = lambda target: {s for s in states if post[s] & target}  # noqa: E731
-            ax = lambda target: {s for s in states if post[s] <= target}  # noqa: E731
-            if f.operator in ("EX", "AX"):
-                return (ex if f.operator == "EX" else ax)(inner)
-            step = ex if f.operator[0] == "E" else ax
-            if f.operator[1] == "F":  # least fixed point Z = inner | step(Z)
-                z: set[int] = set()
-                while (new := inner | step(z)) != z:
-                    z = new
-                return z
-            z = set(states)  # G: greatest fixed point Z = inner & step(Z)
-            while (new := inner & step(z)) != z:
-                z = new
-            return z
-        raise TypeError(f)
-
-    return sat(formula)
-
-
-ctl_formulas = st.recursive(
-    st.just("ATOM"),
-    lambda inner: st.one_of(
-        inner.map(lambda f: f"!({f})"),
-        st.tuples(inner, inner).map(lambda pair: f"({pair[0]}) & ({pair[1]})"),
-        st.tuples(st.sampled_from(["AG", "AF", "AX", "EG", "EF", "EX"]), inner).map(lambda pair: f"{pair[0]} ({pair[1]})"),
-    ), max_leaves=3)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(machine_documents(max_states=7), ctl_formulas, st.data())
-def test_ctl_labelling_agrees_with_naive_fixed_points(document, shape, data):
-    system = system_of_document(document)
-    states = [state["name"] for state in document["states"]]
-    text = shape
-    while "ATOM" in text:
-        text = text.replace("ATOM", f"m is {data.draw(st.sampled_from(states))}", 1)
-    bound = bind(parse_formula(text), system, "random.yaml")
-    graph = StateGraph(explore(system))
-    from checker.propexplicit import _Ctl
-
-    assert set(_Ctl(graph).sat(bound)) == naive_ctl(graph, bound), text
 
 
 # LTL formula -> the CTL formula with the same meaning on every structure (the A-prefixed
@@ -450,6 +506,49 @@ def test_ctl_counterexample_for_af_is_a_fair_lasso(tmp_path):
     assert result.status == "violated" and result.kind == "ctl"
     assert result.loop_start is not None
     assert all(not step.state["du1.eu1"].startswith("Active") for step in result.witness)
+
+
+def test_an_unreachable_ctl_target_is_violated_in_the_initial_state_without_a_path(tmp_path):
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: never-installed-then-refused
+            system: tr069-device
+            formula: "EF (du1 is Installed & EX[du1.Install] du1 is Installing)"
+        """)
+    assert result.kind == "ctl" and result.status == "violated"
+    assert result.witness is None and result.depth is None
+    assert result.evidence.startswith("violated in the initial state: no state reachable from it satisfies "
+                                      "du1 is Installed & (EX[du1.Install] du1 is Installing)")
+    assert "0 steps" not in result.evidence
+
+
+def test_a_ctl_counterexample_ends_in_what_it_shows(tmp_path):
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: install-refused-when-disabled
+            system: tr069-device
+            formula: "AG (ee is Disabled -> AX[du1.Install] du1 is Absent)"
+        """)
+    assert result.status == "violated" and result.depth == 2 and len(result.witness) == 3
+    assert [step.event for step in result.witness[1:]] == ["ee.Disable", "du1.Install"]
+    assert result.evidence.startswith("after the 2 steps below, du1 is Absent fails in the last state")
+
+
+def test_ctl_evidence_lists_the_fixed_points(tmp_path):
+    (result,) = prove_text(tmp_path, """\
+        properties:
+          - name: installing-can-end
+            system: tr069-device
+            fairness: [completions]
+            formula: "AG (du1 is Installing -> AF !(du1 is Installing) & EX[du1.install_failed] du1 is Absent)"
+        """)
+    assert result.status == "holds" and result.states > 0
+    texts = [text for text, _ in result.fixed_points]
+    assert texts == ["AF !(du1 is Installing)", "EX[du1.install_failed] du1 is Absent",
+                     "AG (du1 is Installing -> (AF !(du1 is Installing) & (EX[du1.install_failed] du1 is Absent)))"]
+    counts = dict(result.fixed_points)
+    assert counts[texts[-1]] == counts[texts[0]] == result.states  # holds everywhere
+    assert 0 < counts[texts[1]] < result.states  # only where the install can fail
 
 
 def test_deadlock_stutters_so_af_cannot_hold_vacuously(tmp_path, write_model):

@@ -1,10 +1,10 @@
 """``swmc prove`` and ``swmc requirements`` from the command line, and the shipped properties.
 
-* every shipped property gets a verdict with both engines running (Z3 and the explicit engine
-  must agree on invariants and reachability, or the run fails with exit code 4); CTL ones
-  without fairness are recomputed by the naive evaluator of test_properties, and fair
-  AG (p -> AF q) ones by the LTL tableau as G (p -> F q);
+* the shipped property files load (every verdict is confirmed in test_property_reference);
+* ``swmc prove`` takes the requirements file too; a file named twice is read once, a name
+  defined in two files is an error naming both places;
 * exit codes 0, 1, 2 and 3; reports byte-identical across runs; the seed and timeout echoed;
+  the evidence of a proof (k, cone, fixed points) in the reports; no path of 0 steps;
 * the requirements table covers the whole draft table, and every disagreement with the draft
   is explained.
 """
@@ -20,15 +20,10 @@ import pytest
 
 from checker import proplang as p
 from checker.cli import main
-from checker.explicit import explore
-from checker.propbind import NextBy, bind, nodes
-from checker.propexplicit import StateGraph, check_ltl
 from checker.propfile import builtin_property_paths, load_properties, load_requirements
-from checker.prove import _system_for, check_properties
 from checker.requirements import decide_requirements, default_requirements_path
 
 from conftest import shared_directory
-from test_properties import naive_ctl
 
 
 def shipped_specs():
@@ -49,46 +44,6 @@ def test_shipped_property_files_exist_and_load():
     kinds = {spec.formula.operator if isinstance(spec.formula, p.Temporal) else type(spec.formula).__name__
              for spec in specs}
     assert kinds & {"G", "F"} and kinds & {"AG", "EF"}, kinds
-
-
-def test_every_shipped_property_is_decided_and_cross_checked():
-    specs = shipped_specs()
-    results = check_properties(specs)  # engine "both": a disagreement raises InternalError
-    systems: dict = {}
-    graphs: dict = {}
-
-    def graph_of(system, fairness=()):
-        key = (id(system), fairness)
-        if key not in graphs:
-            graphs[key] = StateGraph(explore(system), fairness)
-        return graphs[key]
-
-    for spec, result in zip(specs, results):
-        assert result.status in ("holds", "violated"), (spec.name, result.evidence)
-        if result.kind in ("invariant", "reachability"):
-            assert result.cross_checks.get("explicit") == result.status, (spec.name, result.cross_checks)
-        system = _system_for(spec, systems)
-        bound = bind(spec.formula, system, spec.file)
-        if result.kind == "ctl" and not spec.fairness and not _has_next_by(bound):
-            graph = graph_of(system)
-            assert (0 in naive_ctl(graph, bound)) == (result.status == "holds"), spec.name
-        if result.kind == "ctl" and spec.fairness and _is_response(bound):
-            ltl = p.Temporal(0, 0, "G", p.Implies(0, 0, bound.operand.premise,
-                                                  p.Temporal(0, 0, "F", bound.operand.conclusion.operand)))
-            holds, _, _ = check_ltl(graph_of(system, spec.fairness), ltl)
-            assert holds == (result.status == "holds"), spec.name
-        if result.status == "violated" and result.witness:
-            assert result.witness_role == "counterexample"
-
-
-def _has_next_by(bound) -> bool:
-    return any(isinstance(node, NextBy) for node in nodes(bound))
-
-
-def _is_response(bound) -> bool:
-    """AG (p -> AF q) with p and q free of temporal operators."""
-    return (isinstance(bound, p.Temporal) and bound.operator == "AG" and isinstance(bound.operand, p.Implies)
-            and isinstance(bound.operand.conclusion, p.Temporal) and bound.operand.conclusion.operator == "AF")
 
 
 PROPERTIES = """\
@@ -224,3 +179,83 @@ def test_prove_report_matches_its_schema(tmp_path):
     report["properties"][0]["status"] = "probably"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(report, schema)
+
+
+def test_prove_takes_the_requirements_file(tmp_path):
+    out = tmp_path / "out"
+    assert main(["prove", "requirements", "-o", str(out)]) == 1  # some requirement is not supported
+    report = json.loads((out / "prove.json").read_text())
+    expected = [spec.name for requirement in load_requirements(default_requirements_path())
+                for side in ("scomo", "tr069") if side in requirement.sides for spec in requirement.sides[side].properties]
+    assert [entry["name"] for entry in report["properties"]] == expected
+    assert all(entry["id"].startswith("property/properties/requirements.yaml/") for entry in report["properties"])
+
+
+def test_a_file_named_twice_is_read_once(tmp_path, capsys):
+    path = write(tmp_path, PROPERTIES)
+    out = tmp_path / "out"
+    main(["prove", str(path), str(tmp_path / "." / "props.yaml"), "-o", str(out)])
+    assert json.loads((out / "prove.json").read_text())["summary"]["properties"] == 2
+    assert "2 properties: 1 holds, 1 violated" in capsys.readouterr().out
+
+
+def test_a_name_defined_in_two_files_is_an_error_naming_both(tmp_path, capsys):
+    first = write(tmp_path, PROPERTIES)
+    second = tmp_path / "more.yaml"
+    second.write_text(textwrap.dedent("""\
+        properties:
+          - name: other
+            system: scomo-device
+            formula: EF dp1 is Delivered
+          - name: never-delivered
+            system: scomo-device
+            formula: EF dp1 is Installed
+        """), encoding="utf-8")
+    assert main(["prove", str(first), str(second), "-o", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert re.search(r"more.yaml:5: duplicate: property 'never-delivered' is also defined at \S*props.yaml:6", error), error
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_property_is_one_property(tmp_path, capsys):
+    path = write(tmp_path, PROPERTIES)
+    assert main(["prove", str(path), "--property", "eu-needs-du", "-o", str(tmp_path / "out")]) == 0
+    assert "\n1 property: 1 holds (seed 0" in capsys.readouterr().out
+
+
+def test_proof_evidence_is_in_every_report(tmp_path, capsys):
+    path = write(tmp_path, PROPERTIES.rstrip(" ") + """\
+      - name: refusals-change-nothing
+        system: tr069-device
+        formula: "AG (du1 is Installing -> AX[du1.Update] du1 is Installing)"
+    """)
+    out = tmp_path / "out"
+    main(["prove", str(path), "-o", str(out)])
+    text = capsys.readouterr().out
+    report = {entry["name"]: entry for entry in json.loads((out / "prove.json").read_text())["properties"]}
+    ctl = report["refusals-change-nothing"]
+    assert ctl["kind"] == "ctl" and ctl["status"] == "holds"
+    assert [point["formula"] for point in ctl["fixed_points"]] == [
+        "AX[du1.Update] du1 is Installing", "AG (du1 is Installing -> (AX[du1.Update] du1 is Installing))"]
+    assert ctl["fixed_points"][-1]["states"] == ctl["states"] > 0
+    assert report["eu-needs-du"]["fixed_points"] is None and report["eu-needs-du"]["evidence"]
+    markdown = (out / "prove.md").read_text()
+    assert "- fixed points (states satisfying each temporal subformula" in markdown
+    assert f"  - `AX[du1.Update] du1 is Installing`: {ctl['fixed_points'][0]['states']}" in markdown
+    # the terminal: one line of evidence under each verdict, holds included
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("HOLDS     refusals-change-nothing"))
+    assert lines[at + 1].startswith(f"  fixed points over {ctl['states']} reachable states: the formula holds in ")
+
+
+def test_no_verdict_is_a_path_of_no_steps(tmp_path, capsys):
+    assert main(["requirements", "-o", str(tmp_path / "out")]) == 0
+    texts = [capsys.readouterr().out] + [(tmp_path / "out" / name).read_text()
+                                          for name in ("requirements.md", "requirements.json")]
+    for text in texts:
+        assert not re.search(r"\b0 steps?\b", text)
+    report = json.loads(texts[2])
+    for row in report["requirements"]:
+        for entry in [entry for side in row.get("properties", {}).values() for entry in side]:
+            if entry["kind"] in ("ctl", "ltl") and entry["witness"] is not None:
+                assert len(entry["witness"]) > 1, entry["name"]
