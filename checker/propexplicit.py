@@ -150,8 +150,7 @@ class StateGraph:
     def __init__(self, exploration: Exploration, fairness: tuple[str, ...] = ()):
         self.exploration = exploration
         self.system = system = exploration.system
-        self.states = exploration.states
-        self.size = len(self.states)
+        self.size = len(exploration.codes)
         # A state with no step repeats forever: its stutter is a self-loop.
         self.succ: list[list[tuple[int, int]]] = [out or [(STUTTER, index)]
                                                   for index, out in enumerate(exploration.successors)]
@@ -228,11 +227,20 @@ class StateGraph:
         return sources
 
     @property
-    def columns(self) -> list[tuple[int, ...]]:
-        """The configurations of each instance, state by state."""
+    def states(self) -> list[tuple[int, ...]]:
+        """Every state as a tuple of configurations (decoded on first use: the labelling
+        itself needs only ``columns``)."""
+        return self.exploration.states
+
+    @property
+    def columns(self) -> list[list[int]]:
+        """The configurations of each instance, state by state, read off the integer codes of
+        the states (``checker.explicit``: mixed radix), one instance at a time."""
         columns = self._shared.get("columns")
         if columns is None:
-            columns = self._shared["columns"] = list(zip(*self.states)) if self.size else []
+            coding, codes = self.exploration.coding, self.exploration.codes
+            columns = self._shared["columns"] = [[code // weight % size for code in codes]
+                                                 for weight, size in zip(coding.weights, coding.sizes)]
         return columns
 
     def labels_of(self, instance: int, trigger: str) -> set[int]:
@@ -775,13 +783,18 @@ def check_ltl(graph: StateGraph, formula) -> tuple[bool, Lasso | None, int]:
             keys.append((0, assignment))
             parent.append(None)
     succ = graph.succ
+    valuation_of, following = tableau.valuation_of, tableau._next  # the hot loop reads the memo itself
     node = 0
     while node < len(keys):  # breadth first: the parent pointers give shortest prefixes
         state, now = keys[node]
+        here = valuation_of[state]
         out = []
         for label, target in succ[state]:
             base = target * width
-            for then in tableau.following(state, now, target):
+            thens = following.get((here, now, valuation_of[target]))
+            if thens is None:
+                thens = tableau.following(state, now, target)
+            for then in thens:
                 index = nodes.get(base + then)
                 if index is None:
                     index = nodes[base + then] = len(keys)

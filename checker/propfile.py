@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .catalog import builtin_model_paths
 from .errors import InputError, Problem
 from .loader import ProblemCollector
 from .proplang import FormulaSyntaxError, parse_formula
@@ -142,17 +143,18 @@ def _parse(path: Path, file: str, value: str, key_line: int, problems: ProblemCo
         return None
 
 
-def _resolve_system(name: str, base: Path) -> Path | None:
-    from .catalog import builtin_model_paths
-
-    for candidate in builtin_model_paths():
+def _resolve_system(name: str, base: Path, builtin: list[Path]) -> Path | None:
+    for candidate in builtin:
         if name in (candidate.stem, candidate.name):
             return candidate
     path = (base.parent / name) if not Path(name).is_absolute() else Path(name)
     return path if path.is_file() else None
 
 
-def _property(item: Any, line: int, path: Path, file: str, problems: ProblemCollector, seen: dict) -> PropertySpec | None:
+def _property(item: Any, line: int, path: Path, file: str, problems: ProblemCollector, seen: dict,
+              builtin: list[Path]) -> PropertySpec | None:
+    """One property; ``builtin`` lists the built-in models (listing them reads every model
+    file, so a file's properties share one list)."""
     if not isinstance(item, LocatedDict):
         problems.add(line, "property", "a property is a mapping with name, system and formula")
         return None
@@ -175,12 +177,10 @@ def _property(item: Any, line: int, path: Path, file: str, problems: ProblemColl
                      name=name)
     seen[name] = item.line_of("name")
     system = item["system"]
-    system_path = _resolve_system(system, path) if isinstance(system, str) else None
+    system_path = _resolve_system(system, path, builtin) if isinstance(system, str) else None
     if system_path is None:
-        from .catalog import builtin_model_paths
-
         problems.add(item.line_of("system"), "system", f"no built-in model and no file named {system!r}",
-                     name=str(system), candidates=[candidate.stem for candidate in builtin_model_paths()])
+                     name=str(system), candidates=[candidate.stem for candidate in builtin])
     parameters = item.get("parameters", {}) or {}
     if not isinstance(parameters, dict) or not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
                                                     and v >= 0 for k, v in parameters.items()):
@@ -246,9 +246,10 @@ def load_properties(path: Path, display_name: str | None = None) -> list[Propert
         raise InputError(Problem(file=file, line=document.line_of("properties"), rule="properties",
                                  message="'properties' must be a list"))
     seen: dict[str, int] = {}
+    builtin = builtin_model_paths()
     found = []
     for index, item in enumerate(items):
-        spec = _property(item, items.line_of(index), path, file, problems, seen)
+        spec = _property(item, items.line_of(index), path, file, problems, seen, builtin)
         if spec is not None:
             found.append(spec)
     problems.raise_if_any()
@@ -299,6 +300,7 @@ def _requirements(path: Path, file: str, document) -> list[Requirement]:
         raise InputError(Problem(file=file, line=1, rule="requirements",
                                  message="expected a mapping with a 'requirements' list"))
     items = document["requirements"]
+    builtin = builtin_model_paths()
     requirements = []
     seen_ids: set[str] = set()
     seen_names: dict[str, int] = {}
@@ -337,7 +339,8 @@ def _requirements(path: Path, file: str, document) -> list[Requirement]:
                     continue
                 specs = []
                 for position, entry in enumerate(block["properties"]):
-                    spec = _property(entry, block["properties"].line_of(position), path, file, problems, seen_names)
+                    spec = _property(entry, block["properties"].line_of(position), path, file, problems, seen_names,
+                                     builtin)
                     if spec is not None:
                         specs.append(spec)
                 sides[side] = RequirementSide(properties=tuple(specs))
