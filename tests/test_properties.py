@@ -365,15 +365,18 @@ def test_explicit_engine_is_skipped_beyond_its_state_limit_and_says_so(tmp_path)
     assert result.cross_checks == {"explicit": "not run: the system has more than 100 reachable states"}
 
 
+EU_NEEDS_DU_AT_8 = """\
+    properties:
+      - name: eu-needs-du
+        system: tr069-device
+        parameters: {n: 8, m: 3}
+        formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
+    """
+
+
 def test_large_device_invariant_is_proved_on_one_cone(tmp_path):
     """n = 8 Deployment Units with m = 3 Execution Units each: far beyond explicit search."""
-    (result,) = prove_text(tmp_path, """\
-        properties:
-          - name: eu-needs-du
-            system: tr069-device
-            parameters: {n: 8, m: 3}
-            formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
-        """, engine="z3")
+    (result,) = prove_text(tmp_path, EU_NEEDS_DU_AT_8, engine="z3")
     assert result.status == "holds"
     cone = re.search(r"\((\d+) of (\d+) instances\)", result.engine)
     # One Deployment Unit with its three Execution Units and what they depend on: a cone
@@ -385,13 +388,7 @@ def test_large_device_invariant_is_proved_on_one_cone(tmp_path):
 def test_large_device_invariant_is_confirmed_by_the_explicit_engine_on_the_cone(tmp_path):
     """n = 8, m = 3: Z3 proves it on one cone, and the explicit engine explores that cone (not
     the whole system, far beyond its limit) and must agree."""
-    (result,) = prove_text(tmp_path, """\
-        properties:
-          - name: eu-needs-du
-            system: tr069-device
-            parameters: {n: 8, m: 3}
-            formula: "AG (forall u in du: forall e in u.eu: e is Active -> u in {Installed, Updating, Uninstalling})"
-        """)
+    (result,) = prove_text(tmp_path, EU_NEEDS_DU_AT_8)
     assert result.status == "holds" and result.engine.startswith("z3")
     check = result.cross_checks["explicit"]
     match = re.match(r"holds \(breadth-first search over all (\d+) reachable states of the cone of influence "

@@ -156,18 +156,22 @@ def machine_atoms(document, data):
     return atom, trigger, bool(triggers)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(machine_documents(max_states=7), ctl_shapes, st.data(), st.booleans())
-def test_ctl_labelling_agrees_with_the_reference_on_generated_machines(document, shape, data, fair):
+def generated(document, shape, data, fair):
+    """A generated machine's formula of ``shape``, bound, with both graphs of the machine."""
     atom, trigger, has_triggers = machine_atoms(document, data)
-    if "TRIGGER" in shape and not has_triggers:
+    if not has_triggers:
         shape = shape.replace("[TRIGGER]", "")
     system = system_of_document(document)
     text = fill(shape, atom, trigger)
-    bound = bind(parse_formula(text), system, "random.yaml")
     fairness = ("completions",) if fair else ()
-    graph = StateGraph(explore(system), fairness)
-    reference = ReferenceGraph(system)
+    return (text, bind(parse_formula(text), system, "random.yaml"), fairness, StateGraph(explore(system), fairness),
+            ReferenceGraph(system))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(machine_documents(max_states=7), ctl_shapes, st.data(), st.booleans())
+def test_ctl_labelling_agrees_with_the_reference_on_generated_machines(document, shape, data, fair):
+    text, bound, fairness, graph, reference = generated(document, shape, data, fair)
     expected = in_engine_numbering(graph, reference, sat(reference, bound, fairness))
     assert set(satisfying(graph, bound)) == expected, (text, fairness)
 
@@ -175,13 +179,7 @@ def test_ctl_labelling_agrees_with_the_reference_on_generated_machines(document,
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(machine_documents(max_states=7), ltl_shapes, st.data(), st.booleans())
 def test_ltl_tableau_agrees_with_the_reference_on_generated_machines(document, shape, data, fair):
-    atom, trigger, _ = machine_atoms(document, data)
-    system = system_of_document(document)
-    text = fill(shape, atom, trigger)
-    bound = bind(parse_formula(text), system, "random.yaml")
-    fairness = ("completions",) if fair else ()
-    graph = StateGraph(explore(system), fairness)
-    reference = ReferenceGraph(system)
+    text, bound, fairness, graph, reference = generated(document, shape, data, fair)
     holds, lasso, _ = check_ltl(graph, bound)
     assert holds == reference_holds(reference, bound, fairness), (text, fairness)
     if not holds:
