@@ -412,16 +412,16 @@ def _z3_decide(system: System, bound_target, seed: int, timeout: float, split, d
 
 def _proof_text(system: System, part: _Part, method: str, detail, several: bool) -> str:
     """What a proof that ``part`` is unreachable consists of, in words."""
-    where = f" for {describe(part.canonical)}" if several else ""
+    part_text = f"{describe(part.canonical)} is unreachable: " if several else ""
     cone = f"the cone of influence {_cone_names(system, part)}"
     if method == "structure":
-        return f"no configuration of the instances of {cone} can show it, even with every step free{where}"
+        return f"{part_text}no configuration of the instances of {cone} can show it, even with every step free"
     if method == "k-induction":
-        return (f"k-induction with k = {detail} on {cone}{where}: no violation within {BMC_PRELUDE} steps of the "
+        return (f"{part_text}k-induction with k = {detail} on {cone}: no violation within {BMC_PRELUDE} steps of the "
                 f"initial state (the base case), and the property is {detail}-inductive for the cone's transition "
                 f"relation: no path of {detail} step{'s' if detail != 1 else ''} through distinct states that satisfy "
                 f"it, from any assignment of the cone's variables, ends in a state that violates it")
-    return f"inductive invariant from Spacer on {cone}{where}: {detail}"
+    return f"{part_text}inductive invariant from Spacer on {cone}: {detail}"
 
 
 def _proof_summary(system: System, part: _Part, method: str, detail) -> str:
@@ -462,15 +462,16 @@ def _explicit_on_cones(system: System, bound_target, explorations: "_Exploration
         reachable, depth, labels = _explicit_decide(graph, part.within())
         if reachable and (best is None or depth < best[0]):
             best = (depth, part, labels)
-    if len(plan) == 1:
+    if all(part.restricted is system for part in plan):
+        scope = f"breadth-first search over all {states[0]} reachable states of the whole system"
+    elif len(plan) == 1:
         (part,) = plan
-        whole = len(part.kept) == len(system.instances)
-        scope = (f"breadth-first search over all {states[0]} reachable states of "
-                 + ("the whole system" if whole else f"the cone of influence {_cone_names(system, part)} "
-                                                     f"({len(part.kept)} of {len(system.instances)} instances)"))
+        scope = (f"breadth-first search over all {states[0]} reachable states of the cone of influence "
+                 f"{_cone_names(system, part)} ({len(part.kept)} of {len(system.instances)} instances)")
     else:
-        scope = (f"breadth-first search over every reachable state of each part's cone of influence "
-                 f"({_cones_note(system, count, plan)}; {'/'.join(str(n) for n in states)} states)")
+        sizes = "/".join(str(len(part.kept)) for part in plan)
+        scope = (f"breadth-first search over every reachable state of each part's cone of influence ({sizes} of "
+                 f"{len(system.instances)} instances; {'/'.join(str(n) for n in states)} states)")
     if best is None:
         return (False, None, None, scope), None
     depth, part, labels = best
@@ -609,8 +610,7 @@ def _check_temporal(spec: PropertySpec, system: System, bound, kind: str, state_
         _, satisfied = fixed_points[-1]
         result.evidence = (f"labelling by fixed points over all {graph.size} reachable states{fair}: the formula "
                            f"holds in {satisfied} of them, {'the initial state included' if holds else 'not in the initial state'}"
-                           f" ({len(fixed_points)} fixed point{'s' if len(fixed_points) != 1 else ''}, "
-                           "innermost first: " + "; ".join(f"{text}: {count}" for text, count in fixed_points) + ")")
+                           f" ({_count(len(fixed_points), 'fixed point')}, each listed with its number of states)")
         result.summary = (f"fixed points over {graph.size} reachable states{fair}: the formula holds in {satisfied}, "
                           f"{'the initial state included' if holds else 'not in the initial state'} "
                           f"({len(fixed_points)} listed in the reports)")
@@ -644,8 +644,12 @@ def _check_temporal(spec: PropertySpec, system: System, bound, kind: str, state_
     return result
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
+
+
 def _steps(count: int) -> str:
-    return f"{count} step{'s' if count != 1 else ''}"
+    return _count(count, "step")
 
 
 def _claim_text(claim, where: str) -> str:
