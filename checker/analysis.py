@@ -39,6 +39,14 @@ class WitnessStep:
     state: dict[str, str]  # instance -> "State (Observable=value, ...)"
     changed: tuple[str, ...]
     reports: tuple[str, ...] = ()  # "du1: CurrentState=Failed FaultCode=9017"
+    # the protocol request behind an operation step, from the machine's `requests`
+    # ("ChangeDUState (InstallOpStruct)"); "" for other steps or when the file gives none
+    request: str = ""
+
+    @property
+    def event_text(self) -> str:
+        """The event with its protocol request, as reports show it: "du1.Install (ChangeDUState ...)"."""
+        return f"{self.event} ({self.request})" if self.request else str(self.event)
 
 
 @dataclass
@@ -91,12 +99,17 @@ class SystemAnalysis:
 
 def witness_steps(system: System, trace: list[tuple[int, ...]], labels: list[int]) -> list[WitnessStep]:
     steps = [WitnessStep(event=None, followers=(), state=system.describe(trace[0]), changed=())]
+    machines = {instance.name: instance.local.machine for instance in system.instances}
     for before, after, label in zip(trace, trace[1:], labels):
         changed = tuple(instance.name for instance, a, b in zip(system.instances, before, after) if a != b)
         parts = system.step_parts(before, label)
         reports = tuple(f"{name}: {transition.report_text}" for name, transition in parts if transition.reports)
+        request = ""
+        if parts and parts[0][1].kind == "operation":
+            leader, transition = parts[0]
+            request = machines[leader].request(transition.trigger)
         steps.append(WitnessStep(event=system.labels[label], followers=tuple(f"{name}.{t.trigger}" for name, t in parts[1:]),
-                                 state=system.describe(after), changed=changed, reports=reports))
+                                 state=system.describe(after), changed=changed, reports=reports, request=request))
     return steps
 
 

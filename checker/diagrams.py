@@ -724,6 +724,8 @@ def _witness_state_lines(state: dict[str, str], instances: Iterable[str]) -> lis
 def _witness_event_lines(step) -> list[str]:
     """The event of a move, the steps it drags along, and its reports (smaller)."""
     lines = [_html(step.event)]
+    if step.request:
+        lines.append(f'<FONT POINT-SIZE="{WITNESS_REPORT_POINT_SIZE}">{_html(step.request)}</FONT>')
     lines += [f"+ {_html(follower)}" for follower in step.followers]
     lines += [f'<FONT POINT-SIZE="{WITNESS_REPORT_POINT_SIZE}">{_html(report)}</FONT>' for report in step.reports]
     return lines

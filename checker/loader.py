@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 MACHINE_KEYS = (
     "machine", "title", "standard", "instance", "description", "observables", "reports", "assumptions",
-    "initial", "states", "transitions",
+    "initial", "states", "transitions", "requests",
 )
 STATE_KEYS = ("name", "kind", "observe", "description")
 TRANSITION_KEYS = (
@@ -145,6 +145,7 @@ def machine_from_document(document: Any, file: str, default_id: str = "machine")
     transitions = _load_transitions(document.get("transitions"), document, problems, states, by_name, reports_by_name, assumptions)
 
     _check_determinism(transitions, problems)
+    requests = _load_requests(document.get("requests"), document, problems, transitions)
     states_by_name = {state.name: state for state in states}
     for transition in transitions:
         source_state = states_by_name.get(transition.source)
@@ -166,9 +167,38 @@ def machine_from_document(document: Any, file: str, default_id: str = "machine")
         assumptions=tuple(assumptions),
         standard=_text(document.get("standard")),
         instance=_text(document.get("instance")),
+        requests=tuple(requests),
     )
     log.debug("machine %s: %d states, %d transitions", machine.id, len(states), len(transitions))
     return machine
+
+
+def _load_requests(section: Any, document: LocatedDict, problems: ProblemCollector,
+                   transitions: list[Transition]) -> list[tuple[str, str]]:
+    """``requests``: operation trigger -> the protocol request behind it, in trigger order."""
+    if section is None:
+        return []
+    if not isinstance(section, dict):
+        problems.add(line_of(document, "requests"), "requests-shape",
+                     "`requests` maps operation triggers to the protocol request behind each")
+        return []
+    operations = list(dict.fromkeys(t.trigger for t in transitions if t.kind == "operation"))
+    kinds = {t.trigger: t.kind for t in transitions}
+    found = {}
+    for trigger, text in section.items():
+        line = line_of(section, trigger)
+        if str(trigger) in kinds and str(trigger) not in operations:
+            # the device's own steps (completions, autonomous events) have no server request behind them
+            problems.add(line, "request-for-non-operation", f"`requests` names {trigger!r}, a {kinds[str(trigger)]} "
+                         "trigger; only operations are requested by the server", name=trigger)
+        elif str(trigger) not in operations:
+            problems.add(line, "unknown-trigger", f"`requests` names {trigger!r}, which is not an operation trigger of "
+                         "this machine", name=trigger, candidates=operations)
+        elif not isinstance(text, str) or not text.strip():
+            problems.add(line, "requests-shape", f"the request for {trigger!r} is not a non-empty text", name=trigger)
+        else:
+            found[str(trigger)] = text.strip()
+    return [(trigger, found[trigger]) for trigger in operations if trigger in found]
 
 
 def _load_observables(section: Any, document: LocatedDict, problems: ProblemCollector, key: str) -> list[Observable]:

@@ -120,6 +120,9 @@ class Machine:
     assumptions: tuple[Assumption, ...] = ()
     standard: str = ""
     instance: str = ""
+    # operation trigger -> how the management server asks for it, in the protocol's own terms
+    # ("ChangeDUState (InstallOpStruct)"): witnesses show it beside the trigger
+    requests: tuple[tuple[str, str], ...] = ()
     _state_index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -139,6 +142,10 @@ class Machine:
     def triggers(self) -> list[str]:
         """Trigger names in order of first appearance."""
         return list(dict.fromkeys(transition.trigger for transition in self.transitions))
+
+    def request(self, trigger: str) -> str:
+        """The protocol request behind an operation trigger, or "" when the file gives none."""
+        return dict(self.requests).get(trigger, "")
 
     def observable(self, name: str) -> Observable:
         for observable in self.observables:

@@ -29,6 +29,8 @@ def _witness(steps: tuple[WitnessStep, ...] | list[WitnessStep] | None) -> list[
     rendered = []
     for number, step in enumerate(steps):
         entry: dict[str, Any] = {"step": number, "event": step.event}
+        if step.request:
+            entry["request"] = step.request
         if step.followers:
             entry["with"] = list(step.followers)
         if step.reports:
@@ -186,10 +188,15 @@ def render_json(report: dict[str, Any]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
+def _event_cell(step) -> str:
+    """A witness step's event in a Markdown cell: the trigger, then the protocol request."""
+    return f"`{step.event}` ({step.request})" if step.request else f"`{step.event}`"
+
+
 def _markdown_witness(steps) -> list[str]:
     lines = ["", "| step | event | state after the step |", "|---|---|---|"]
     for number, step in enumerate(steps):
-        event = "(initial state)" if step.event is None else f"`{step.event}`"
+        event = "(initial state)" if step.event is None else _event_cell(step)
         if step.followers:
             event += " with " + ", ".join(f"`{name}`" for name in step.followers)
         if step.reports:
@@ -207,7 +214,7 @@ def _side_by_side(mismatch) -> list[str]:
              "|---|---|---|---|---|"]
     for number, (simulated, simulating) in enumerate(zip(mismatch.simulated_witness, mismatch.simulating_witness)):
         def cells(step, first=number == 0):
-            event = "(initial state)" if step.event is None else f"`{step.event}`"
+            event = "(initial state)" if step.event is None else _event_cell(step)
             if step.reports:
                 event += "; reports " + "; ".join(step.reports)
             shown = step.state if first else {name: step.state[name] for name in step.changed}
@@ -216,7 +223,7 @@ def _side_by_side(mismatch) -> list[str]:
         lines.append(f"| {number} | {left[0]} | {left[1]} | {right[0]} | {right[1]} |")
     if mismatch.offending_step is not None:
         step = mismatch.offending_step
-        lines.append(f"| then | `{step.event}` | cannot be followed ({mismatch.reason}) | | |")
+        lines.append(f"| then | {_event_cell(step)} | cannot be followed ({mismatch.reason}) | | |")
     lines.append("")
     return lines
 

@@ -623,6 +623,7 @@ def _merge(steps: list[WitnessStep], before: dict[str, str]) -> WitnessStep:
         state=steps[-1].state,
         changed=tuple(dict.fromkeys(name for step in steps for name in step.changed)),
         reports=tuple(report for step in steps for report in step.reports),
+        request=", ".join(step.request for step in steps if step.request),
     )
 
 

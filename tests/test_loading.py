@@ -540,3 +540,37 @@ def test_load_models_loads_good_files_when_none_is_bad(tmp_path):
     models = load_models([tmp_path / "host.yaml", device(tmp_path)])
     assert [model.id for model in models] == ["host", "device"]
     assert models[1].component("host").machine is models[0].components[0].machine
+
+
+# --- protocol requests of operations ------------------------------------------------------------
+
+REQUESTS = """
+    states: [Idle, Active]
+    transitions:
+      - {trigger: RequestActive, source: Idle, dest: Active}
+      - {trigger: crashed, kind: autonomous, source: Active, dest: Idle}
+    requests:
+      REQUESTS
+"""
+
+
+def test_requests_are_kept_in_trigger_order(tmp_path):
+    path = write(tmp_path, "m.yaml", REQUESTS.replace("REQUESTS", "RequestActive: SetParameterValues RequestedState=Active"))
+    machine = load_machine(path)
+    assert machine.requests == (("RequestActive", "SetParameterValues RequestedState=Active"),)
+    assert machine.request("RequestActive") == "SetParameterValues RequestedState=Active"
+    assert machine.request("crashed") == ""
+
+
+def test_a_request_for_a_trigger_that_is_no_operation_is_reported_with_closest_name(tmp_path):
+    # A typo, and an autonomous step (the device's own, which no server request is behind).
+    text = REQUESTS.replace("REQUESTS", "RequestActiv: SetParameterValues\n      crashed: Reboot")
+    assert summary(problems_of(write(tmp_path, "m.yaml", text))) == [
+        (6, "unknown-trigger", "RequestActiv", "RequestActive"),
+        (7, "request-for-non-operation", "crashed", None),
+    ]
+
+
+def test_a_request_that_is_not_a_text_is_reported(tmp_path):
+    text = REQUESTS.replace("REQUESTS", "RequestActive: [SetParameterValues]")
+    assert summary(problems_of(write(tmp_path, "m.yaml", text))) == [(6, "requests-shape", "RequestActive", None)]
