@@ -21,8 +21,8 @@ from .proplang import FormulaSyntaxError, parse_formula
 from .yamlsource import LocatedDict, LocatedList, line_of, load_yaml
 
 __all__ = ["FAIRNESS", "PropertySpec", "Requirement", "RequirementSide", "builtin_properties_dir",
-           "builtin_property_paths", "load_properties", "load_property_files", "load_requirements",
-           "resolve_property_path"]
+           "builtin_property_paths", "interpret_draft_gap", "load_properties", "load_property_files",
+           "load_requirements", "resolve_property_path"]
 
 FAIRNESS = ("completions",)
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -64,6 +64,21 @@ class Requirement:
     question: str = ""
     explanation: str = ""
     sides: dict[str, RequirementSide] = field(default_factory=dict)
+
+
+def interpret_draft_gap(text: str) -> str | None:
+    """The draft's "Gap?" column ("Gap in TR69", "GAP in TR69", "Gap in SCOMO", or empty) as
+    "gap in TR-069", "gap in SCOMO" or "no gap"; None when it names neither side, since
+    reading such a text as "no gap" would turn a typing slip into an agreement or a
+    disagreement."""
+    words = " ".join(text.split()).lower().replace("tr69", "tr-069").replace("tr 69", "tr-069")
+    if not words:
+        return "no gap"
+    if "tr-069" in words:
+        return "gap in TR-069"
+    if "scomo" in words:
+        return "gap in SCOMO"
+    return None
 
 
 def builtin_properties_dir() -> Path:
@@ -325,6 +340,11 @@ def _requirements(path: Path, file: str, document) -> list[Requirement]:
         if not isinstance(draft, dict):
             problems.add(item.line_of("draft"), "draft", "draft is a mapping of the draft's columns")
             draft = {}
+        gap_text = " ".join(str(draft.get("gap", "") or "").split())
+        if scope == "behaviour" and interpret_draft_gap(gap_text) is None:
+            gap_line = draft.line_of("gap") if isinstance(draft, LocatedDict) else item.line
+            problems.add(gap_line, "draft-gap", f"requirement {item['id']}: the draft's gap {gap_text!r} names neither "
+                         "TR-069 (TR69) nor SCOMO; leave it empty for no gap", name=gap_text)
         sides: dict[str, RequirementSide] = {}
         if scope == "out-of-scope":
             if not str(item.get("reason", "") or "").strip():

@@ -8,6 +8,8 @@ layouts are documented in docs/report-format.md.
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from typing import Any
 
 from . import __version__
@@ -16,7 +18,8 @@ from .report import _witness
 from .requirements import RequirementVerdict
 
 __all__ = ["PROVE_FORMAT", "REQUIREMENTS_FORMAT", "prove_json", "prove_markdown", "prove_summary",
-           "requirements_json", "requirements_markdown", "requirements_summary", "render"]
+           "requirements_json", "requirements_markdown", "requirements_summary", "render", "short_evidence",
+           "side_evidence"]
 
 PROVE_FORMAT = "swmc-prove-report/1"
 REQUIREMENTS_FORMAT = "swmc-requirements-report/1"
@@ -115,22 +118,81 @@ def prove_markdown(results: list[PropertyResult], settings: dict[str, Any]) -> s
 
 # -- requirements ------------------------------------------------------------------------------
 
+# The terminal table fits a 100-column terminal: longer texts are wrapped onto indented lines
+# (evidence, explanations) or shortened at a word boundary (out-of-scope reasons, whose whole
+# text is in the reports), never cut at the terminal's own edge.
+TERMINAL_WIDTH = 100
+SIDE_LABELS = {"scomo": "SCOMO", "tr069": "TR-069"}
+DRAFT_TR069_WIDTH = 16  # "Yes with remark" and "No with remark" fit; a longer text goes below the row
 
-def _evidence(verdict: RequirementVerdict, side: str) -> str:
+
+def _steps_text(count: int) -> str:
+    return _count(count, "step", "steps")
+
+
+def _method(result: PropertyResult) -> str:
+    """The engine that decided, without what it ran on: "z3 spacer", "z3 k-induction"."""
+    method = result.engine.split(" (")[0]
+    return "explicit search" if method == "explicit" else method
+
+
+def _abbreviate(text: str, width: int) -> str:
+    """``text`` shortened at a word boundary to at most ``width`` characters, "..." marking the cut."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 3].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return cut + "..."
+
+
+def short_evidence(result: PropertyResult) -> str:
+    """What one property's verdict rests on, in a few words taken from the verdict itself: the
+    engine of a proof, the length of a counterexample or example, the fixed point."""
+    steps = result.depth if result.depth is not None else (len(result.witness) - 1 if result.witness else None)
+    if result.status == "holds":
+        if result.kind == "reachability":
+            return f"example of {_steps_text(steps)}" if steps else "example: the initial state"
+        if result.kind == "ctl":
+            return "fixed point"
+        if result.kind == "ltl":
+            return "tableau: no accepting cycle"
+        return f"proved by {_method(result)}"
+    if result.status == "violated":
+        if result.witness and steps:
+            lasso = ", a lasso" if result.loop_start is not None else ""
+            return f"{result.witness_role} of {_steps_text(steps)}{lasso}"
+        if result.kind == "reachability":
+            return f"unreachable ({_method(result)})"
+        return "violated in the initial state"
+    if result.status == "no-violation-up-to":
+        return f"no violation up to {_steps_text(result.depth or 0)}"
+    return "unknown: " + _abbreviate(result.summary or result.evidence or "no engine answered", 80)
+
+
+def _decisive(verdict: RequirementVerdict, side: str) -> list[PropertyResult]:
+    """The properties a side's verdict rests on: all of them when it is supported, else those
+    that refute it (not supported) or that no engine decided (undecided)."""
     results = verdict.results.get(side, [])
-    parts = []
-    for result in results:
-        if result.status == "holds":
-            parts.append(f"{result.name}: holds ({result.engine.split(' (')[0]})")
-        elif result.witness and len(result.witness) > 1:
-            steps = len(result.witness) - 1
-            parts.append(f"{result.name}: {result.status}, {result.witness_role} of {_count(steps, 'step', 'steps')}")
-        elif result.witness:
-            parts.append(f"{result.name}: {result.status} in the initial state")
-        else:
-            shown = result.summary or result.evidence
-            parts.append(f"{result.name}: {shown if shown.startswith(result.status) else result.status + ', ' + shown}")
-    return "; ".join(parts)
+    status = verdict.sides.get(side)
+    if status == "not supported":
+        return [result for result in results if result.status == "violated"]
+    if status == "undecided":
+        return [result for result in results if result.status != "holds"]
+    return results
+
+
+def side_evidence(verdict: RequirementVerdict, side: str) -> str:
+    """A side's evidence in one short phrase: each distinct label once, with how often it occurs."""
+    labels: dict[str, int] = {}
+    for result in _decisive(verdict, side):
+        label = short_evidence(result)
+        labels[label] = labels.get(label, 0) + 1
+    return ", ".join(label if count == 1 else f"{label} ×{count}" for label, count in labels.items()) or "—"
+
+
+def _agreement(verdict: RequirementVerdict) -> str:
+    if verdict.undecided:
+        return "undecided"
+    return "yes" if verdict.agrees else "no"
 
 
 def requirements_json(verdicts: list[RequirementVerdict], settings: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +208,7 @@ def requirements_json(verdicts: list[RequirementVerdict], settings: dict[str, An
                 "scomo": verdict.sides.get("scomo"), "tr069": verdict.sides.get("tr069"), "gap": verdict.gap,
                 "draft": dict(sorted(requirement.draft.items())), "draft_gap": verdict.draft_gap,
                 "agrees_with_draft": verdict.agrees, "explanation": requirement.explanation or None,
+                "evidence": {side: side_evidence(verdict, side) for side in sorted(verdict.results)},
                 "properties": {side: [_property(result) for result in results]
                                for side, results in sorted(verdict.results.items())},
             })
@@ -155,60 +218,150 @@ def requirements_json(verdicts: list[RequirementVerdict], settings: dict[str, An
             "summary": {"requirements": len(verdicts), "behaviour": len(behaviour),
                         "out_of_scope": len(verdicts) - len(behaviour),
                         "disagreements_with_draft": sum(1 for v in behaviour if v.agrees is False),
-                        "unexplained_disagreements": sum(1 for v in behaviour if not v.explained)},
+                        "unexplained_disagreements": sum(1 for v in behaviour if not v.explained),
+                        "undecided": sum(1 for v in behaviour if v.undecided)},
             "requirements": rows}
 
 
-def requirements_summary(verdicts: list[RequirementVerdict]) -> str:
-    lines = [f"{'requirement':18} {'SCOMO':14} {'TR-069':14} {'gap (checker)':15} {'gap (draft)':15} agrees"]
+def _wrapped(text: str, indent: int, width: int = TERMINAL_WIDTH) -> list[str]:
+    """``text`` on lines of at most ``width`` columns, each indented by ``indent`` spaces."""
+    return textwrap.wrap(text, width=width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2),
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def _footer(verdicts: list[RequirementVerdict]) -> str:
+    behaviour = [v for v in verdicts if v.requirement.scope == "behaviour"]
+    disagreements = sum(1 for v in behaviour if v.agrees is False)
+    unexplained = sum(1 for v in behaviour if not v.explained)
+    undecided = sum(1 for v in behaviour if v.undecided)
+    text = (f"{_count(len(verdicts), 'requirement', 'requirements')}: {len(behaviour)} about behaviour, "
+            f"{len(verdicts) - len(behaviour)} out of scope; {disagreements} disagree with the draft")
+    if unexplained:
+        text += f", {unexplained} of them UNEXPLAINED"
+    if undecided:
+        text += f"; {undecided} undecided"
+    return text
+
+
+def requirements_summary(verdicts: list[RequirementVerdict], settings: dict[str, Any]) -> str:
+    """The table for a terminal: a row per requirement with both verdicts, the gaps and the
+    draft's TR-069 column, then the evidence of each side (and any disagreement's explanation)
+    on the lines below it."""
+    behaviour = [v for v in verdicts if v.requirement.scope == "behaviour"]
+    id_width = max([len("requirement")] + [len(v.requirement.id) for v in verdicts])
+    draft_width = min(DRAFT_TR069_WIDTH, max([len("draft TR-069")] + [len(v.requirement.draft.get("tr069", ""))
+                                                                       for v in behaviour]))
+    columns = (("requirement", id_width), ("SCOMO", 13), ("TR-069", 13), ("draft TR-069", draft_width),
+               ("gap (checker)", 13), ("gap (draft)", 13))
+    lines = ["  ".join(f"{name:{width}}" for name, width in columns) + "  agrees"]
+    indent = id_width + 2
     for verdict in verdicts:
         requirement = verdict.requirement
         if requirement.scope != "behaviour":
-            reason = requirement.reason.split(". ")[0].rstrip(".")
-            reason = reason if len(reason) <= 100 else reason[:97] + "..."
-            lines.append(f"{requirement.id:18} out of scope: {reason} (the reports give the whole reason)")
+            lead = f"{requirement.id:{id_width}}  out of scope: "
+            first_sentence = requirement.reason.split(". ")[0].rstrip(".")
+            lines.append(lead + _abbreviate(first_sentence, TERMINAL_WIDTH - len(lead)))
             continue
-        agrees = "yes" if verdict.agrees else ("no, explained" if verdict.explained else "no, UNEXPLAINED")
-        lines.append(f"{requirement.id:18} {verdict.sides.get('scomo', '-'):14} {verdict.sides.get('tr069', '-'):14} "
-                     f"{verdict.gap:15} {verdict.draft_gap:15} {agrees}")
-    behaviour = [v for v in verdicts if v.requirement.scope == "behaviour"]
-    lines.append(f"{len(verdicts)} requirements: {len(behaviour)} about behaviour, {len(verdicts) - len(behaviour)} out of "
-                 f"scope; {sum(1 for v in behaviour if v.agrees is False)} disagree with the draft")
+        draft_tr069 = requirement.draft.get("tr069", "") or "—"
+        cells = (requirement.id, verdict.sides.get("scomo", "—"), verdict.sides.get("tr069", "—"),
+                 _abbreviate(draft_tr069, draft_width), verdict.gap, verdict.draft_gap)
+        lines.append("  ".join(f"{cell:{width}}" for cell, (_, width) in zip(cells, columns))
+                     + f"  {_agreement(verdict)}")
+        if len(draft_tr069) > draft_width:
+            lines += _wrapped(f"draft TR-069: {draft_tr069}", indent)
+        evidence = [f"{SIDE_LABELS.get(side, side)}: {side_evidence(verdict, side)}"
+                    for side in sorted(verdict.results)]
+        if indent + len("; ".join(evidence)) <= TERMINAL_WIDTH:
+            lines.append(" " * indent + "; ".join(evidence))
+        else:  # a side per line rather than a side broken across two
+            for text in evidence:
+                lines += _wrapped(text, indent)
+        if verdict.agrees is False:
+            if requirement.explanation:
+                lines += _wrapped(f"disagrees with the draft, explained: {requirement.explanation}", indent)
+            else:
+                lines += _wrapped(f"disagrees with the draft, UNEXPLAINED: no explanation at "
+                                  f"{_requirement_place(verdict)}", indent)
+    lines += _wrapped(_footer(verdicts), 0)
+    lines.append(f"seed {settings['seed']}, Z3 timeout {settings['timeout_seconds']:g} s; "
+                 "every reason, proof and counterexample in full: requirements.md")
     return "\n".join(lines) + "\n"
+
+
+def _requirement_place(verdict: RequirementVerdict) -> str:
+    """Where the requirement is written: the file of its properties (the requirements file)."""
+    results = [result for side in verdict.results.values() for result in side]
+    file = results[0].file if results else "the requirements file"
+    return f"{file}:{verdict.requirement.line}"
+
+
+def _anchor(identity: str) -> str:
+    """The anchor GitHub and most renderers give a heading that is just ``identity``."""
+    return re.sub(r"[^a-z0-9_-]", "", identity.lower().replace(" ", "-"))
+
+
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def requirements_markdown(verdicts: list[RequirementVerdict], settings: dict[str, Any]) -> str:
     lines = ["# The 2012 draft's requirements, checked", "",
-             f"Engines: {settings['engine']}; Z3 seed {settings['seed']}; Z3 timeout {settings['timeout_seconds']:g} s.",
-             "A side supports a requirement when every one of its properties holds.", "",
+             f"Engines: {settings['engine']}; Z3 seed {settings['seed']}; "
+             f"Z3 timeout {settings['timeout_seconds']:g} s.",
+             "A side supports a requirement when every one of its properties holds. The evidence column says what "
+             "each side's verdict rests on; each requirement's section below gives the properties, the whole "
+             "evidence and every counterexample step by step.", "",
              "| requirement | SCOMO | TR-069 | gap (checker) | draft: TR-069 | draft: gap | agrees | evidence |",
              "|---|---|---|---|---|---|---|---|"]
     for verdict in verdicts:
         requirement = verdict.requirement
         if requirement.scope != "behaviour":
             continue
-        agrees = "yes" if verdict.agrees else ("no (explained below)" if verdict.explained else "**no, unexplained**")
-        evidence = "SCOMO: " + _evidence(verdict, "scomo") + "<br>TR-069: " + _evidence(verdict, "tr069")
-        lines.append(f"| {requirement.id} | {verdict.sides.get('scomo')} | {verdict.sides.get('tr069')} | {verdict.gap} | "
-                     f"{requirement.draft.get('tr069', '')} | {requirement.draft.get('gap', '') or '—'} | {agrees} | {evidence} |")
+        if verdict.undecided:
+            agrees = "undecided"
+        else:
+            agrees = "yes" if verdict.agrees else ("no (explained below)" if verdict.explained
+                                                   else "**no, unexplained**")
+        evidence = "<br>".join(f"{SIDE_LABELS.get(side, side)}: {_markdown_cell(side_evidence(verdict, side))}"
+                               for side in sorted(verdict.results))
+        draft_tr069 = _markdown_cell(requirement.draft.get("tr069", ""))
+        draft_gap_text = _markdown_cell(requirement.draft.get("gap", "")) or "—"
+        lines.append(f"| [{requirement.id}](#{_anchor(requirement.id)}) | {verdict.sides.get('scomo')} | "
+                     f"{verdict.sides.get('tr069')} | {verdict.gap} | {draft_tr069} | {draft_gap_text} | {agrees} | "
+                     f"{evidence} |")
     lines += ["", "## Out of scope", "", "| requirement | why |", "|---|---|"]
     for verdict in verdicts:
         if verdict.requirement.scope != "behaviour":
-            lines.append(f"| {verdict.requirement.id} | {verdict.requirement.reason} |")
+            lines.append(f"| {verdict.requirement.id} | {_markdown_cell(verdict.requirement.reason)} |")
     lines += ["", "## Each requirement", ""]
     for verdict in verdicts:
         requirement = verdict.requirement
         if requirement.scope != "behaviour":
             continue
         lines += [f"### {requirement.id}", "", f"> {requirement.text}", "", f"Question: {requirement.question}", ""]
+        draft = requirement.draft
+        columns = (("release", "SCOMO release"), ("tr069", "TR-069"), ("comment", "TR-069 comment"), ("gap", "gap"))
+        lines.append("The draft: " + ", ".join(f"{label} \"{draft[key]}\"" for key, label in columns if draft.get(key))
+                     + f" (read as: {verdict.draft_gap}).")
+        lines += ["", f"The checker: SCOMO {verdict.sides.get('scomo')}, TR-069 {verdict.sides.get('tr069')}: "
+                      f"{verdict.gap}.", ""]
         if verdict.agrees is False:
             lines += [f"Disagrees with the draft ({verdict.draft_gap}): "
                       + (requirement.explanation or "**no explanation is given in the requirements file**"), ""]
         for side in ("scomo", "tr069"):
             for result in verdict.results.get(side, []):
-                lines.append(f"- {'SCOMO' if side == 'scomo' else 'TR-069'} `{result.name}`: `{result.formula}` — "
-                             f"**{result.status}** ({result.engine}); {result.evidence if len(result.evidence) < 300 else result.evidence[:297] + '...'}")
+                # The evidence is given whole: a counterexample's text refers to its steps, which
+                # follow in full, numbered as in the terminal.
+                lines.append(f"- {SIDE_LABELS[side]} `{result.name}`: `{result.formula}` — "
+                             f"**{result.status}** ({result.engine}); {result.evidence}")
+                if result.fixed_points:
+                    lines.append(f"  - fixed points (states satisfying each temporal subformula, innermost first, "
+                                 f"of {result.states} reachable states):")
+                    lines += [f"    - `{formula}`: {count}" for formula, count in result.fixed_points]
+                for engine, status in sorted(result.cross_checks.items()):
+                    lines.append(f"  - cross-check, {engine}: {status}")
                 if result.witness:
-                    lines += ["", "  ```", *[f"  {line}" for line in _witness_lines(result)], "  ```"]
+                    lines += ["", f"  {result.witness_role.capitalize()}:", "", "  ```",
+                              *[f"  {line}" for line in _witness_lines(result)], "  ```", ""]
         lines.append("")
     return "\n".join(lines) + "\n"

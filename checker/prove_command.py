@@ -8,11 +8,10 @@ from pathlib import Path
 
 from .errors import ExitCode, InputError, Problem
 from .outputs import OutputDirectory
-from .propfile import load_property_files
+from .propfile import load_property_files, load_requirements
 from .propreport import (prove_json, prove_markdown, prove_summary, render, requirements_json, requirements_markdown,
                          requirements_summary)
 from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select, validate
-from .propfile import load_requirements
 from .requirements import decide_requirements, default_requirements_path
 
 __all__ = ["add_prove_commands", "run_prove", "run_requirements"]
@@ -42,10 +41,18 @@ def add_prove_commands(commands) -> None:
                             "or 'no violation up to K', never a proof (CTL and LTL are unaffected)")
     add_engine_options(prove)
 
-    requirements = commands.add_parser("requirements",
-                                       help="decide the 2012 draft's requirements on both sides and compare with the draft")
+    requirements = commands.add_parser(
+        "requirements", help="decide the 2012 draft's requirements on both sides and compare with the draft",
+        description="Decide every requirement of a requirements file on the SCOMO and the TR-069 side with its "
+                    "properties, and compare the checker's gap with the draft's. Prints the table (verdicts, gaps, "
+                    "the draft's columns, the evidence of each side) and writes requirements.md and "
+                    "requirements.json to --out. Exit codes: 0 every disagreement with the draft is explained, "
+                    "1 one is not, 3 a side is undecided (a solver gave up, or a state space is above --state-limit), "
+                    "2 invalid input.")
     requirements.add_argument("file", nargs="?", type=Path, metavar="FILE",
-                              help="a requirements file (default: the shipped properties/requirements.yaml)")
+                              help="a requirements file in the format of properties/requirements.yaml, whose "
+                                   "systems are built-in models or paths relative to it (default: the shipped "
+                                   "properties/requirements.yaml)")
     add_engine_options(requirements)
 
 
@@ -93,18 +100,19 @@ def run_requirements(arguments: argparse.Namespace) -> int:
     output = OutputDirectory(arguments.out)
     output.claim()
     verdicts = decide_requirements(arguments.file, engine=arguments.engine, seed=arguments.seed,
-                                   timeout=arguments.timeout, state_limit=arguments.state_limit)
+                                   timeout=arguments.timeout, state_limit=arguments.state_limit,
+                                   requirements=requirements)
     settings = _settings(arguments)
     texts = {"requirements.json": render(requirements_json(verdicts, settings)),
              "requirements.md": requirements_markdown(verdicts, settings)}
     for name, text in texts.items():
         output.write(name, text)
     stdout = {"json": texts["requirements.json"], "markdown": texts["requirements.md"]}.get(arguments.format)
-    sys.stdout.write(stdout if stdout is not None else requirements_summary(verdicts))
+    sys.stdout.write(stdout if stdout is not None else requirements_summary(verdicts, settings))
     # The table is the product: gaps are its content, not a failure. What fails is an
     # undecided side (a solver gave up) or a disagreement with the draft nobody explained.
     if any(not verdict.explained for verdict in verdicts):
         return ExitCode.FINDINGS
-    if any("undecided" in verdict.sides.values() for verdict in verdicts):
+    if any(verdict.undecided for verdict in verdicts):
         return ExitCode.SOLVER_GAVE_UP
     return ExitCode.OK

@@ -6,6 +6,8 @@ every one of its properties holds, does *not support* it when one is violated, a
 *undecided* otherwise (a solver gave up, or the state space was too large). The gap column
 follows from the two sides, and is compared with the draft's own "Gap?" column: a disagreement
 must carry an explanation in the file, in terms of the models, or the table says it has none.
+A requirement with an undecided side is compared with nothing: it is neither an agreement nor
+a disagreement, and the command says that a solver gave up instead.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .propfile import Requirement, builtin_properties_dir, load_requirements
+from .propfile import Requirement, builtin_properties_dir, interpret_draft_gap, load_requirements
 from .prove import PropertyResult, check_properties
 
 __all__ = ["RequirementVerdict", "decide_requirements", "default_requirements_path", "draft_gap"]
@@ -28,11 +30,15 @@ class RequirementVerdict:
     results: dict[str, list[PropertyResult]] = field(default_factory=dict)
     gap: str = ""  # gap in TR-069 | gap in SCOMO | no gap | neither side | undecided | out of scope
     draft_gap: str = ""
-    agrees: bool | None = None  # None: out of scope
+    agrees: bool | None = None  # None: out of scope, or a side is undecided
 
     @property
     def explained(self) -> bool:
         return bool(self.agrees) or self.agrees is None or bool(self.requirement.explanation)
+
+    @property
+    def undecided(self) -> bool:
+        return UNDECIDED in self.sides.values()
 
 
 def default_requirements_path() -> Path:
@@ -40,13 +46,9 @@ def default_requirements_path() -> Path:
 
 
 def draft_gap(requirement: Requirement) -> str:
-    """The draft's "Gap?" column in this module's terms."""
-    text = requirement.draft.get("gap", "").lower().replace("tr69", "tr-069")
-    if "tr-069" in text:
-        return "gap in TR-069"
-    if "scomo" in text:
-        return "gap in SCOMO"
-    return "no gap"
+    """The draft's "Gap?" column in this module's terms (the loader has refused a behaviour
+    requirement whose column names neither side)."""
+    return interpret_draft_gap(requirement.draft.get("gap", "")) or "no gap"
 
 
 def _side(results: list[PropertyResult]) -> str:
@@ -70,8 +72,12 @@ def _gap(scomo: str, tr069: str) -> str:
 
 
 def decide_requirements(path: Path | None = None, engine: str = "both", seed: int = 0, timeout: float = 60.0,
-                        state_limit: int | None = None) -> list[RequirementVerdict]:
-    requirements = load_requirements(path or default_requirements_path())
+                        state_limit: int | None = None,
+                        requirements: list[Requirement] | None = None) -> list[RequirementVerdict]:
+    """Every requirement of the file at ``path`` (the shipped one by default) decided; a caller
+    that has loaded and validated the file already passes its ``requirements``."""
+    if requirements is None:
+        requirements = load_requirements(path or default_requirements_path())
     specs = [spec for requirement in requirements for side in requirement.sides.values() for spec in side.properties]
     options = {} if state_limit is None else {"state_limit": state_limit}
     results = check_properties(specs, engine=engine, seed=seed, timeout=timeout, **options)
@@ -87,6 +93,7 @@ def decide_requirements(path: Path | None = None, engine: str = "both", seed: in
             verdict.results[name] = [by_key[(spec.file, spec.name)] for spec in side.properties]
             verdict.sides[name] = _side(verdict.results[name])
         verdict.gap = _gap(verdict.sides.get("scomo", UNDECIDED), verdict.sides.get("tr069", UNDECIDED))
-        verdict.agrees = verdict.gap == verdict.draft_gap
+        # An undecided side says nothing about the gap, so there is nothing to compare.
+        verdict.agrees = None if verdict.undecided else verdict.gap == verdict.draft_gap
         verdicts.append(verdict)
     return verdicts

@@ -6,7 +6,8 @@
 * exit codes 0, 1, 2 and 3; reports byte-identical across runs; the seed and timeout echoed;
   the evidence of a proof (k, cone, fixed points) in the reports; no path of 0 steps;
 * the requirements table covers the whole draft table, and every disagreement with the draft
-  is explained.
+  is explained; its reports match schemas/requirements-report.schema.json, and give each
+  side's evidence (test_requirements has the disagreements, on files of its own).
 """
 
 from __future__ import annotations
@@ -157,13 +158,46 @@ def test_requirements_texts_are_the_drafts_own():
 
 
 def test_requirements_command(tmp_path, capsys):
+    import jsonschema
+
+    from conftest import REPOSITORY
+
     assert main(["requirements", "-o", str(tmp_path / "out")]) == 0
     text = capsys.readouterr().out
-    assert "SCOMO-HLFR-1" in text and "gap in TR-069" in text
     report = json.loads((tmp_path / "out" / "requirements.json").read_text())
     assert report["format"] == "swmc-requirements-report/1"
     assert report["summary"]["unexplained_disagreements"] == 0
-    assert "## Out of scope" in (tmp_path / "out" / "requirements.md").read_text()
+    schema = json.loads((REPOSITORY / "schemas" / "requirements-report.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    report["requirements"][0]["gap"] = "some gap"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report, schema)
+    # the terminal: a row with the draft's TR-069 column, each side's evidence below it, within
+    # 100 columns, and the settings at the end
+    lines = text.splitlines()
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    at = next(i for i, line in enumerate(lines) if line.startswith("SCOMO-HLFR-1 "))
+    assert lines[at].split() == ["SCOMO-HLFR-1", "supported", "not", "supported", "No", "gap", "in", "TR-069",
+                                 "gap", "in", "TR-069", "yes"]
+    assert lines[at + 1].strip() == "SCOMO: fixed point, example of 2 steps; TR-069: unreachable (z3 structure)"
+    at = next(i for i, line in enumerate(lines) if line.startswith("SCOMO1_1-HLF-08 "))
+    assert "No with remark" in lines[at] and lines[at + 1].strip().endswith("TR-069: counterexample of 2 steps")
+    assert lines[-1].startswith("seed 0, Z3 timeout 60 s;")
+    # the Markdown: the evidence in the table, and in each requirement's section the whole
+    # evidence and the counterexample as numbered steps
+    markdown = (tmp_path / "out" / "requirements.md").read_text()
+    assert "## Out of scope" in markdown
+    assert "| [SCOMO-HLFR-1](#scomo-hlfr-1) | supported | not supported | gap in TR-069 | No | Gap in TR69 | yes | " \
+           "SCOMO: fixed point, example of 2 steps<br>TR-069: unreachable (z3 structure) |" in markdown
+    entries = [entry for row in report["requirements"] for side in row.get("properties", {}).values()
+               for entry in side]
+    assert max(len(entry["evidence"]) for entry in entries) > 300  # longer than the table's cell ever was
+    assert all(entry["evidence"] in markdown for entry in entries)
+    section = markdown[markdown.index("### SCOMO1_1-HLF-08"):markdown.index("### SCOMO1_1-HLF-09")]
+    (violated,) = [entry for entry in next(row for row in report["requirements"] if row["id"] == "SCOMO1_1-HLF-08")
+                   ["properties"]["tr069"] if entry["status"] == "violated"]
+    assert "  Counterexample:" in section
+    assert all(f"    {step}. " in section for step in range(len(violated["witness"])))
 
 
 def test_prove_report_matches_its_schema(tmp_path):
