@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .analysis import ENGINES
 from .catalog import builtin_model_paths, load_mappings, load_models, resolve_mapping_path, resolve_model_path
-from .errors import ExitCode, InputError, Problem, SwmcError
+from .errors import ExitCode, InputError, SwmcError
 from .prove_command import add_prove_commands, run_prove, run_requirements
 from .outputs import OutputDirectory, write_atomically
 from .pipeline import Inputs, Settings, run_checks
@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="also check the properties of this file on both sides (repeatable): a property that "
                            "held and no longer holds is a new result")
     gate.add_argument("--save", type=Path, metavar="FILE",
-                      help="also save the findings of the working tree, to serve as a later --baseline")
+                      help="also save the findings of the working tree, to serve as a later --baseline (its "
+                           "directory must exist, unless it is --out; an existing file is replaced only if it is a "
+                           "findings file)")
 
     add_prove_commands(commands)
 
@@ -151,19 +153,25 @@ def _check(arguments) -> int:
 
 def _gate(arguments) -> int:
     from .gate import GateRequest, run_gate
-    from .gate_report import FORMATS, render, save_findings
+    from .gate_report import FORMATS, render, save_findings, save_problems
 
-    if arguments.save is not None and arguments.save.is_dir():
-        raise InputError(Problem(file=str(arguments.save), line=0, rule="file", message="--save names a directory, not a file"))
     model_paths, mapping_paths = _input_paths(arguments)
     request = GateRequest(models=model_paths, mappings=mapping_paths, parameters=_parameters(arguments),
                           settings=_settings(arguments), baseline=arguments.baseline, accepted=arguments.accepted,
                           directory=Path.cwd(), properties=arguments.properties)
     # Everything that can be wrong with the input is found before anything is written: the
-    # output directory here, before the analyses; the files, REF and accepted file by run_gate,
-    # before it analyses anything.
+    # output directory and the --save file here, both at once, before the analyses; the files,
+    # REF and accepted file by run_gate, before it analyses anything.
     output = OutputDirectory(arguments.out)
-    output.check()
+    problems = []
+    try:
+        output.check()
+    except InputError as error:
+        problems.extend(error.problems)
+    if arguments.save is not None:
+        problems.extend(save_problems(arguments.save, arguments.out))
+    if problems:
+        raise InputError(problems)
     outcome = run_gate(request)
     output.claim()
     for name, file_name in FORMATS.items():

@@ -66,6 +66,7 @@ __all__ = [
     "ResultSet",
     "collect_results",
     "compare",
+    "is_findings_document",
     "load_accepted",
     "mapping_results",
     "model_results",
@@ -432,6 +433,18 @@ def findings_document(results: ResultSet, settings: dict[str, Any]) -> dict[str,
             **results.as_json()}
 
 
+def is_findings_document(text: str) -> bool:
+    """Whether ``text`` is a findings file as ``--save`` writes them, of this format version or
+    of another one: the only kind of existing file ``--save`` may replace, since every other
+    file may be one the user wrote."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    kind = document.get("format") if isinstance(document, dict) else None
+    return isinstance(kind, str) and kind.startswith(FINDINGS_FORMAT.split("/")[0] + "/")
+
+
 def _json_witness_lines(steps: list[dict] | None) -> tuple[str, ...]:
     lines = []
     for step in steps or ():
@@ -766,8 +779,9 @@ def _acknowledgements(request: GateRequest, root: Path) -> tuple[list[Acknowledg
     return [], None
 
 
-def _load_property_files(paths: list[Path], names: list[str]):
-    """The properties of every file, bound to their systems; InputError lists every problem."""
+def _load_property_files(paths: list[Path], names: list[str], system_at: Callable[[Path], Path] | None = None):
+    """The properties of every file, bound to their systems; InputError lists every problem.
+    ``system_at`` gives the file to read for each system a property names (the baseline's)."""
     from .propfile import load_properties
     from .prove import validate
 
@@ -782,6 +796,8 @@ def _load_property_files(paths: list[Path], names: list[str]):
             problems.extend(error.problems)
     if problems:
         raise InputError(problems)
+    if system_at is not None:
+        specs = [replace(spec, system_path=system_at(spec.system_path)) if spec.system_path else spec for spec in specs]
     validate(specs)
     return specs
 
@@ -907,8 +923,22 @@ def _baseline_properties(request: GateRequest, root: Path, commit: str, names: l
     with tempfile.TemporaryDirectory(prefix="swmc-baseline-properties-") as temporary:
         written = extract_files(root, commit, Path(temporary), also=in_repository)
         paths, kept = _at_revision(request.properties, names, root, Path(temporary), written, description)
+
+        def system_at(path: Path) -> Path:
+            # A system named as a built-in model is swmc's own file. When that file is one of
+            # this repository (swmc gating its own checkout), the baseline reads it at the
+            # revision like every other file of the repository; a model the revision lacks
+            # makes the baseline's properties fail to load.
+            name = _relative_name(path, root)
+            if name is None or _relative_name(path, Path(temporary).resolve()) is not None:
+                return path
+            if name not in written:
+                raise InputError(Problem(file=name, line=0, rule="file",
+                                         message=f"no such model file at {commit[:12]}"))
+            return Path(temporary, *PurePath(name).parts)
+
         try:
-            specs = _load_property_files(paths, kept)
+            specs = _load_property_files(paths, kept, system_at)
         except InputError as error:
             log.warning("the property files at %s do not load; every property result of the proposal counts as new",
                         request.baseline)

@@ -10,15 +10,19 @@ is in docs/gate.md and schemas/gate-report.schema.json.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 
 from . import __version__
-from .gate import STATUSES, GatedResult, GateOutcome, Location, findings_document
+from .errors import Problem
+from .gate import STATUSES, GatedResult, GateOutcome, Location, findings_document, is_findings_document
+from .outputs import MARKER
 
-__all__ = ["CATEGORY_DESCRIPTIONS", "FORMATS", "GATE_REPORT_FORMAT", "render", "save_findings"]
+__all__ = ["CATEGORY_DESCRIPTIONS", "FORMATS", "GATE_REPORT_FORMAT", "render", "save_findings", "save_problems"]
 
 GATE_REPORT_FORMAT = "swmc-gate-report/1"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -109,6 +113,49 @@ def render_json(outcome: GateOutcome) -> str:
 def save_findings(outcome: GateOutcome) -> str:
     """The proposal's results as a findings file, for a later ``--baseline FILE``."""
     return json.dumps(findings_document(outcome.proposal, outcome.settings), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_problems(path: Path, out: Path) -> list[Problem]:
+    """Every reason why the findings file ``path`` (``--save``) could not be written, or must
+    not be, given that the reports go to the directory ``out``. Asked before anything is
+    analysed, so that a gate refuses a bad ``--save`` at once rather than after its analyses
+    and its reports. Nothing a user wrote is replaced: an existing file may only be a findings
+    file (which swmc wrote), and a report the gate writes into ``out`` is not one."""
+    def problem(message: str) -> Problem:
+        return Problem(file=str(path), line=0, rule="save-file", message=message)
+
+    parent = path.parent
+    in_out = parent.resolve() == out.resolve()
+    if in_out and path.name in (*FORMATS.values(), MARKER):
+        return [problem(f"the gate writes its own {path.name} into --out {out}; save the findings under another name")]
+    if in_out and not out.is_dir():
+        return []  # the gate creates the output directory; OutputDirectory.check says if it cannot
+    existing = next((folder for folder in (parent, *parent.parents) if folder.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return [problem(f"{existing} is not a directory, so no file can be written below it")]
+    if existing != parent:
+        return [problem(f"the directory {parent} does not exist; create it, or save the findings elsewhere")]
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return [problem(f"the directory {parent} is not writable")]
+    if path.is_symlink():
+        # Replacing the link would drop what the user set up; following it would write elsewhere.
+        return [problem("is a symbolic link; name the file it points to, or another file")]
+    if not path.exists():
+        return []
+    if path.is_dir():
+        return [problem("is a directory, not a file")]
+    if not path.is_file():
+        return [problem("exists and is not a regular file")]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    except OSError as error:
+        return [problem(f"exists and cannot be read ({error.strerror}), so it cannot be told to be a findings file")]
+    if not is_findings_document(text):
+        return [problem("exists and is not a findings file of swmc (JSON with \"format\": \"swmc-findings/...\"); "
+                        "only such a file is replaced: choose another name, or remove it")]
+    return []
 
 
 # --- text and Markdown ----------------------------------------------------------------------

@@ -279,6 +279,108 @@ def test_a_model_finding_points_at_the_state_entry_of_the_machine_file(repositor
     assert new["location"] == {"file": "models/tr069-execution-environment.yaml", "line": line}
 
 
+PACKAGE_MACHINE = "models/scomo-delivery-package.yaml"
+NEW_STATE = "VerifyingDownload"
+NEW_STATE_GAP = f"mapping/gap_analysis_2012/scomo/state/dp.{NEW_STATE}/no-image"
+
+
+def add_package_state(repository: Path) -> None:
+    """Give the Delivery Package a transient state between Downloading and Delivered (the
+    download is verified before the package is listed), which the mapping has no entry for."""
+    path = repository / PACKAGE_MACHINE
+    text = path.read_text(encoding="utf-8")
+    delivered = "  - name: Delivered\n"
+    failed = "  - trigger: download_failed\n    kind: completion\n    outcome: failure\n    source: Downloading\n"
+    assert text.count(delivered) == 1 and text.count(failed) == 1
+    state = textwrap.indent(textwrap.dedent(f"""\
+          - name: {NEW_STATE}
+            kind: transient
+            description: the downloaded package is verified before it is listed
+            observe: {{State: null, DownloadStatus: DOWNLOAD_PROGRESSING, DeliveredStatus: null}}
+        """), "  ")
+    transitions = textwrap.indent(textwrap.dedent(f"""\
+          - trigger: download_received
+            kind: completion
+            source: Downloading
+            dest: {NEW_STATE}
+            spec: OMA-SUP-MO_SCOMO-V1_0 Download/<x>/Operations/Download (a test's verification step)
+          - trigger: verification_succeeded
+            kind: completion
+            source: {NEW_STATE}
+            dest: Delivered
+            set: {{DownloadStatus: DOWNLOAD_COMPLETE, DeliveredStatus: IDLE}}
+            spec: OMA-SUP-MO_SCOMO-V1_0 Download/<x>/Operations/Download (a test's verification step)
+        """), "  ")
+    path.write_text(text.replace(delivered, state + delivered).replace(failed, transitions + failed), encoding="utf-8")
+
+
+def line_of_text(repository: Path, name: str, line: str) -> int:
+    """The 1-based number of the one line of a file of the repository that is exactly ``line``."""
+    lines = (repository / name).read_text(encoding="utf-8").splitlines()
+    assert lines.count(line) == 1, f"{line!r} is not exactly one line of {name}"
+    return lines.index(line) + 1
+
+
+def assert_new_state_gap_located(repository: Path, report: dict) -> None:
+    """The new state's gap is the one new result, at the Delivery Package's pairing in the
+    mapping (the state has no entry there), related to the state's entry in its machine file;
+    in the JSON report and in SARIF alike."""
+    pairing = line_of_text(repository, MAPPING, "  - scomo: dp")
+    state = line_of_text(repository, PACKAGE_MACHINE, f"  - name: {NEW_STATE}")
+    assert statuses(report)["new"] == [NEW_STATE_GAP]
+    (new,) = [result for result in report["results"] if result["status"] == "new"]
+    assert new["location"] == {"file": MAPPING, "line": pairing}
+    assert new["related"] == {"file": PACKAGE_MACHINE, "line": state}
+
+    sarif = json.loads((repository.parent / "gate-out" / "gate.sarif").read_text(encoding="utf-8"))
+    (error,) = [result for result in sarif["runs"][0]["results"] if result["level"] == "error"]
+    assert error["partialFingerprints"]["swmcIdentity/v1"] == NEW_STATE_GAP
+    assert error["ruleId"] == "no-image" and error["baselineState"] == "new"
+    assert error["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": MAPPING, "uriBaseId": "SRCROOT"}, "region": {"startLine": pairing}}
+    (related,) = error["relatedLocations"]
+    assert related["physicalLocation"] == {
+        "artifactLocation": {"uri": PACKAGE_MACHINE, "uriBaseId": "SRCROOT"}, "region": {"startLine": state}}
+
+
+def test_a_committed_new_state_without_a_mapping_entry_fails_against_the_previous_commit(repository, capsys,
+                                                                                           monkeypatch):
+    add_package_state(repository)
+    commit_all(repository, "verify a download before it is listed")
+    assert git(repository, "status", "--porcelain") == ""
+
+    code, stdout, stderr, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD~1", *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS, stderr
+    assert report["baseline"]["commit"] == git(repository, "rev-parse", "HEAD~1").strip()
+    assert_new_state_gap_located(repository, report)
+    pairing = line_of_text(repository, MAPPING, "  - scomo: dp")
+    assert f"new: {MAPPING}:{pairing}: no-image: {NEW_STATE_GAP}" in stdout
+    assert git(repository, "status", "--porcelain") == "", "the gate must not touch the working tree"
+
+
+def test_a_feature_branch_is_gated_against_the_baseline_branch_by_name(repository, capsys, monkeypatch):
+    """Every commit of the branch counts, not only its last one: the state comes in the first
+    commit, and the second changes nothing the gate sees."""
+    git(repository, "checkout", "-q", "-b", "feature")
+    add_package_state(repository)
+    commit_all(repository, "verify a download before it is listed")
+    mapping = repository / MAPPING
+    mapping.write_text(mapping.read_text(encoding="utf-8") + "# reviewed\n", encoding="utf-8")
+    commit_all(repository, "a comment")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "main", *INPUTS, *FAST)
+
+    assert code == ExitCode.FINDINGS
+    assert report["baseline"]["ref"] == "main"
+    assert report["baseline"]["commit"] == git(repository, "rev-parse", "main").strip()
+    assert_new_state_gap_located(repository, report)
+    assert git(repository, "rev-parse", "--abbrev-ref", "HEAD").strip() == "feature"
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", "HEAD~1", *INPUTS, *FAST)
+    assert code == ExitCode.OK and "new" not in statuses(report)
+
+
 def test_a_baseline_whose_files_do_not_load_counts_everything_as_new(repository, capsys, monkeypatch):
     (repository / MAPPING).write_text("scomo: [unclosed\n", encoding="utf-8")
     commit_all(repository, "a broken mapping")
@@ -435,6 +537,88 @@ def test_an_unchanged_property_passes(repository, capsys, monkeypatch):
                               "--baseline", "HEAD")
     assert code == ExitCode.OK
     assert any(check["id"] == f"property/{PROPERTY_FILE}/install-inactive-reachable" for check in report["checks"])
+
+
+def test_junit_has_one_test_case_per_property_failed_only_by_a_newly_violated_one(repository, capsys, monkeypatch):
+    """Three properties: one holds on both sides, one held and is violated by the change, one
+    is violated on both sides (existing, so it does not fail its test case)."""
+    path = repository / PROPERTY_FILE
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(textwrap.dedent("""\
+        properties:
+          - name: installed-reachable
+            system: ../models/scomo-device.yaml
+            parameters: {k: 1}
+            formula: EF dp1 is Installed
+          - name: install-inactive-reachable
+            system: ../models/scomo-device.yaml
+            parameters: {k: 1}
+            formula: EF dp1 is InstallingInactive
+          - name: never-installed
+            system: ../models/scomo-device.yaml
+            parameters: {k: 1}
+            formula: AG !(dp1 is Installed)
+        """), encoding="utf-8")
+    commit_all(repository, "three properties")
+    model = repository / PACKAGE_MACHINE
+    before = "  - trigger: InstallInactive\n    source: Delivered\n    dest: InstallingInactive\n"
+    text = model.read_text(encoding="utf-8")
+    assert before in text
+    model.write_text(text.replace(before, before.replace("dest: InstallingInactive", "dest: InstallingActive")),
+                     encoding="utf-8")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, *INPUTS, *FAST, "--properties", PROPERTY_FILE,
+                              "--baseline", "HEAD")
+
+    assert code == ExitCode.FINDINGS
+    junit = ElementTree.parse(repository.parent / "gate-out" / "gate.junit.xml").getroot()
+    (suite,) = [suite for suite in junit.iter("testsuite") if suite.get("name") == "properties"]
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert list(cases) == ["installed-reachable", "install-inactive-reachable", "never-installed"]
+    assert suite.get("tests") == "3" and suite.get("failures") == "1"
+    for name, case in cases.items():
+        assert case.get("file") == PROPERTY_FILE
+        assert case.get("line") == str(line_of_text(repository, PROPERTY_FILE, f"  - name: {name}"))
+    assert cases["installed-reachable"].find("failure") is None
+    assert cases["installed-reachable"].find("system-out") is None
+    failure = cases["install-inactive-reachable"].find("failure")
+    assert failure is not None and failure.get("type") == "property-violated"
+    assert f"property/{PROPERTY_FILE}/install-inactive-reachable/violated" in failure.text
+    assert cases["never-installed"].find("failure") is None
+    existing = f"existing: property/{PROPERTY_FILE}/never-installed/violated"
+    assert cases["never-installed"].findtext("system-out") == existing
+    property_statuses = {result["id"]: result["status"] for result in report["results"] if result["kind"] == "property"}
+    assert property_statuses == {f"property/{PROPERTY_FILE}/install-inactive-reachable/violated": "new",
+                                 f"property/{PROPERTY_FILE}/never-installed/violated": "existing"}
+
+
+def test_a_property_naming_a_built_in_model_of_the_repository_reads_it_at_the_baseline(repository, capsys, monkeypatch):
+    """swmc gating its own checkout (installed editable, so its built-in models are files of the
+    repository): a property that names a model by its built-in name reads the baseline's
+    version of it, and so sees the change."""
+    from checker import propfile
+
+    shipped = propfile.builtin_model_paths()
+    in_repository = [repository / "models" / path.name for path in shipped]
+    monkeypatch.setattr(propfile, "builtin_model_paths", lambda: in_repository)
+    write_property(repository, "EF dp1 is InstallingInactive")
+    path = repository / PROPERTY_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace("../models/scomo-device.yaml", "scomo-device"),
+                    encoding="utf-8")
+    commit_all(repository, "a property of a built-in model")
+    model = repository / PACKAGE_MACHINE
+    before = "  - trigger: InstallInactive\n    source: Delivered\n    dest: InstallingInactive\n"
+    model.write_text(model.read_text(encoding="utf-8").replace(before, before.replace("dest: InstallingInactive",
+                                                                                        "dest: InstallingActive")),
+                     encoding="utf-8")
+
+    code, _, _, report = gate(capsys, monkeypatch, repository, "models/scomo-device.yaml", *FAST,
+                              "--properties", PROPERTY_FILE, "--baseline", "HEAD")
+
+    assert code == ExitCode.FINDINGS
+    assert report["baseline"]["status"] == "checked"
+    new = [result["id"] for result in report["results"] if result["status"] == "new" and result["kind"] == "property"]
+    assert new == [f"property/{PROPERTY_FILE}/install-inactive-reachable/violated"]
 
 
 def test_a_property_file_with_an_error_is_exit_2(repository, capsys, monkeypatch):
@@ -604,6 +788,166 @@ def test_a_bad_output_directory_is_refused_before_anything_is_analysed(repositor
         code = cli.main(["gate", "--baseline", "HEAD", *INPUTS, *FAST, "-o", str(repository.parent / out)])
         assert code == ExitCode.INVALID_INPUT
         assert "output-directory" in capsys.readouterr().err
+
+
+# --- --save: every problem found before the analyses, and no file of the user's replaced ----
+
+def refuse_analyses(monkeypatch) -> None:
+    from checker import gate as gate_module
+
+    def must_not_run(request):
+        raise AssertionError("the analyses ran before --save was checked")
+
+    monkeypatch.setattr(gate_module, "run_gate", must_not_run)
+
+
+def gate_saving(capsys, monkeypatch, repository: Path, save: str, *arguments: str) -> tuple[int, str]:
+    """`swmc gate --save SAVE` in the repository, to gate-out beside it; the exit code and stderr."""
+    code, stdout, stderr, _ = gate(capsys, monkeypatch, repository, "--baseline", "HEAD", "--save", save, *arguments,
+                                   *INPUTS, *FAST)
+    if code == ExitCode.INVALID_INPUT:
+        assert stdout == ""
+    return code, stderr
+
+
+@pytest.mark.parametrize("save, message", [
+    ("a-file/findings.json", "save-file: a-file is not a directory, so no file can be written below it"),
+    ("a-file/deeper/findings.json", "save-file: a-file is not a directory, so no file can be written below it"),
+    ("no-such-directory/findings.json",
+     "save-file: the directory no-such-directory does not exist; create it, or save the findings elsewhere"),
+    ("a-directory", "save-file: is a directory, not a file"),
+])
+def test_a_save_path_that_cannot_be_written_is_an_input_error_and_nothing_is_written(repository, capsys, monkeypatch,
+                                                                                      save, message):
+    refuse_analyses(monkeypatch)
+    (repository / "a-file").write_text("not a directory\n", encoding="utf-8")
+    (repository / "a-directory").mkdir()
+
+    code, stderr = gate_saving(capsys, monkeypatch, repository, save)
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"swmc: error: {save}:0: {message}" in stderr
+    assert not (repository.parent / "gate-out").exists(), "no report may be written when --save is refused"
+    assert not (repository / save).is_file()
+    assert not (repository / "no-such-directory").exists()
+    assert (repository / "a-file").read_text(encoding="utf-8") == "not a directory\n"
+
+
+def test_a_save_path_in_a_directory_that_is_not_writable_is_an_input_error(repository, capsys, monkeypatch):
+    refuse_analyses(monkeypatch)
+    locked = repository.parent / "locked"
+    locked.mkdir()
+    from checker import gate_report
+
+    real_access = os.access
+
+    def access(path, mode, *rest, **options):
+        # A directory made read-only binds no root, so the refusal is simulated where it is asked.
+        if Path(path).resolve() == locked and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *rest, **options)
+
+    monkeypatch.setattr(gate_report.os, "access", access)
+    code, stderr = gate_saving(capsys, monkeypatch, repository, str(locked / "findings.json"))
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"{locked / 'findings.json'}:0: save-file: the directory {locked} is not writable" in stderr
+    assert list(locked.iterdir()) == []
+    assert not (repository.parent / "gate-out").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_directory_refuses_the_save_path(repository, capsys, monkeypatch):
+    refuse_analyses(monkeypatch)
+    locked = repository.parent / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        code, stderr = gate_saving(capsys, monkeypatch, repository, str(locked / "findings.json"))
+    finally:
+        locked.chmod(0o755)
+    assert code == ExitCode.INVALID_INPUT
+    assert f"save-file: the directory {locked} is not writable" in stderr
+
+
+@pytest.mark.parametrize("name, content", [
+    ("notes.json", '{"format": "my-notes/1", "todo": ["map dp.Delivered"]}\n'),
+    ("notes.json", "not JSON at all\n"),
+    ("findings.yaml", "- id: some/finding\n  reason: ours\n"),
+    ("report.json", '{"format": "swmc-check-report/1", "systems": []}\n'),  # swmc's, but no findings file
+])
+def test_save_never_replaces_a_file_that_is_not_a_findings_file(repository, capsys, monkeypatch, name, content):
+    refuse_analyses(monkeypatch)
+    target = repository.parent / name
+    target.write_text(content, encoding="utf-8")
+
+    code, stderr = gate_saving(capsys, monkeypatch, repository, str(target))
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"{target}:0: save-file: exists and is not a findings file of swmc" in stderr
+    assert target.read_text(encoding="utf-8") == content
+    assert not (repository.parent / "gate-out").exists()
+
+
+def test_save_refuses_a_symbolic_link_and_leaves_it_and_its_target_alone(repository, capsys, monkeypatch):
+    refuse_analyses(monkeypatch)
+    target = repository.parent / "kept.json"
+    target.write_text('{"format": "swmc-findings/1", "checks": [], "results": []}\n', encoding="utf-8")
+    link = repository.parent / "link.json"
+    link.symlink_to(target)
+
+    code, stderr = gate_saving(capsys, monkeypatch, repository, str(link))
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"{link}:0: save-file: is a symbolic link" in stderr
+    assert link.is_symlink() and target.read_text(encoding="utf-8").startswith('{"format": "swmc-findings/1"')
+
+
+@pytest.mark.parametrize("name", ["gate.json", "gate.sarif", ".swmc-output"])
+def test_save_may_not_name_a_report_of_the_output_directory(repository, capsys, monkeypatch, name):
+    refuse_analyses(monkeypatch)
+    save = str(repository.parent / "gate-out" / name)
+
+    code, stderr = gate_saving(capsys, monkeypatch, repository, save)
+
+    assert code == ExitCode.INVALID_INPUT
+    assert f"{save}:0: save-file: the gate writes its own {name} into --out" in stderr
+    assert not (repository.parent / "gate-out").exists()
+
+
+def test_a_bad_out_and_a_bad_save_are_reported_together(repository, capsys, monkeypatch):
+    refuse_analyses(monkeypatch)
+    (repository.parent / "gate-out").write_text("a file, not a directory\n", encoding="utf-8")
+
+    code, stderr = gate_saving(capsys, monkeypatch, repository, "no-such-directory/findings.json")
+
+    assert code == ExitCode.INVALID_INPUT
+    assert "output-directory: the output path exists and is not a directory" in stderr
+    assert "no-such-directory/findings.json:0: save-file: the directory no-such-directory does not exist" in stderr
+
+
+def test_save_replaces_a_findings_file_and_may_go_into_an_output_directory_it_creates(repository, capsys, monkeypatch):
+    saved = repository.parent / "findings.json"
+    saved.write_text('{"format": "swmc-findings/0", "checks": [], "results": []}\n', encoding="utf-8")  # an older one
+    code, _ = gate_saving(capsys, monkeypatch, repository, str(saved))
+    assert code == ExitCode.OK
+    first = json.loads(saved.read_text(encoding="utf-8"))
+    assert first["format"] == "swmc-findings/1" and first["results"]
+
+    inside = repository.parent / "gate-out" / "findings.json"
+    shutil.rmtree(repository.parent / "gate-out")
+    code, _ = gate_saving(capsys, monkeypatch, repository, str(inside))
+    assert code == ExitCode.OK
+    assert json.loads(inside.read_text(encoding="utf-8")) == first
+
+    # The baseline's findings file is read before it is replaced by the proposal's.
+    line = unmap(repository)
+    code, _, _, report = gate(capsys, monkeypatch, repository, "--baseline", str(saved), "--save", str(saved),
+                              *INPUTS, *FAST)
+    assert code == ExitCode.FINDINGS and statuses(report)["new"] == [NEW_GAP]
+    replaced = json.loads(saved.read_text(encoding="utf-8"))
+    assert [result["location"] for result in replaced["results"] if result["id"] == NEW_GAP] == [
+        {"file": MAPPING, "line": line}]
 
 
 def test_a_fixed_result_whose_check_is_gone_keeps_its_suite():
