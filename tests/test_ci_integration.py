@@ -1,8 +1,10 @@
 """The integrations of docs/ci.md: the pre-commit hooks of .pre-commit-hooks.yaml and the
-GitHub Actions workflow, each exercised in a temporary git repository. The swmc-gate hook is
-also run through pre-commit itself, installed as a repository's git hook from a commit of this
-working tree: it refuses a commit that adds an unmappable state, and lets through one that adds
-nothing and a repository's first commit."""
+GitHub Actions workflow, each exercised in a temporary git repository; the workflow's swmc
+lines for a pull request that passes and for one that fails, whose reports must be there for
+the upload steps all the same. The swmc-gate hook is also run through pre-commit itself,
+installed as a repository's git hook from a commit of this working tree: it refuses a commit
+that adds an unmappable state, and lets through one that adds nothing and a repository's
+first commit."""
 
 from __future__ import annotations
 
@@ -269,33 +271,82 @@ def test_pre_commit_try_repo_runs_the_gate_hook(tmp_path, hook_source, installed
     assert (repository / "out" / "gate.sarif").is_file()
 
 
-def test_the_workflow_runs_commands_the_cli_has(tmp_path):
-    """Every `swmc` command of the GitHub Actions example parses with the CLI's own parser and
-    runs, as the workflow would, in a pull-request-like repository."""
+def workflow_steps() -> list[dict]:
     (workflow,) = [block for block in yaml_blocks(CI_DOC.read_text(encoding="utf-8")) if "jobs" in block]
-    steps = workflow["jobs"]["gate"]["steps"]
-    assert any(step.get("with", {}).get("fetch-depth") == 0 for step in steps), "the base revision must be fetched"
-    (upload,) = [step for step in steps if step.get("uses", "").startswith("github/codeql-action/upload-sarif")]
+    return workflow["jobs"]["gate"]["steps"]
 
-    repository = make_repository(tmp_path / "repository")
-    git(repository, "update-ref", "refs/remotes/origin/main", "HEAD")  # what checkout with fetch-depth 0 gives
+
+def pull_request_repository(path: Path, change) -> Path:
+    """A repository as a pull request's checkout with fetch-depth 0 has it: the base branch as
+    origin/main, and the branch of the pull request with ``change`` committed."""
+    repository = make_repository(path)
+    git(repository, "update-ref", "refs/remotes/origin/main", "HEAD")
     git(repository, "checkout", "-q", "-b", "feature")
-    (repository / "README.md").write_text("a change that adds no finding\n", encoding="utf-8")
+    change(repository)
     commit_all(repository, "the pull request")
-    summary = tmp_path / "summary.md"
+    return repository
 
-    commands = []
-    for step in steps:
+
+def run_workflow_commands(repository: Path, summary: Path) -> list[subprocess.CompletedProcess]:
+    """Every `swmc` line of the workflow's steps, checked against the CLI's own parser and run
+    as the step would run it (bash -e, with the job summary file)."""
+    completed = []
+    for step in workflow_steps():
         script = step.get("run", "").replace("\\\n", " ")
         for line in script.splitlines():
             if line.strip().startswith("swmc "):
                 line = line.replace("${{ github.base_ref }}", "main")
-                commands.append(line)
                 arguments = shlex.split(line.split(">>")[0])[1:]
                 cli._parser().parse_args(arguments)  # exits (fails the test) on an unknown option
-                completed = subprocess.run(["bash", "-e", "-c", line], cwd=repository, capture_output=True, text=True,
-                                           env={**environment(), "GITHUB_STEP_SUMMARY": str(summary)}, check=False)
-                assert completed.returncode == 0, completed.stderr
-    assert commands, "the workflow runs swmc"
+                completed.append(subprocess.run(["bash", "-e", "-c", line], cwd=repository, capture_output=True,
+                                                text=True, env={**environment(), "GITHUB_STEP_SUMMARY": str(summary)},
+                                                check=False))
+    assert completed, "the workflow runs swmc"
+    return completed
+
+
+SARIF_UPLOAD = "github/codeql-action/upload-sarif"
+ARTIFACT_UPLOAD = "actions/upload-artifact"
+
+
+def upload_step(action: str) -> dict:
+    """The one step of the workflow that uses ``action`` to upload reports."""
+    (step,) = [step for step in workflow_steps() if step.get("uses", "").startswith(action)]
+    return step
+
+
+def test_the_workflow_runs_commands_the_cli_has(tmp_path):
+    """Every `swmc` command of the GitHub Actions example parses with the CLI's own parser and
+    runs, as the workflow would, in a pull-request-like repository."""
+    assert any(step.get("with", {}).get("fetch-depth") == 0 for step in workflow_steps()), \
+        "the base revision must be fetched"
+    repository = pull_request_repository(
+        tmp_path / "repository",
+        lambda repository: (repository / "README.md").write_text("a change that adds no finding\n", encoding="utf-8"))
+    summary = tmp_path / "summary.md"
+
+    for completed in run_workflow_commands(repository, summary):
+        assert completed.returncode == 0, completed.stderr
     assert summary.read_text(encoding="utf-8").startswith("## swmc gate: passed")
-    assert (repository / upload["with"]["sarif_file"]).is_file()
+    assert (repository / upload_step(SARIF_UPLOAD)["with"]["sarif_file"]).is_file()
+
+
+def test_the_workflow_fails_a_change_that_adds_a_finding_and_still_has_the_sarif_to_upload(tmp_path):
+    """The failing path: the gate step exits with 1, and the SARIF file and the other reports
+    that the later steps upload (which run although the gate step failed) are written, with
+    the new finding in them."""
+    repository = pull_request_repository(tmp_path / "repository", unmap)
+    summary = tmp_path / "summary.md"
+
+    (gate_step,) = run_workflow_commands(repository, summary)
+
+    assert gate_step.returncode == 1, gate_step.stderr
+    sarif_upload, artifact_upload = upload_step(SARIF_UPLOAD), upload_step(ARTIFACT_UPLOAD)
+    assert sarif_upload["if"] == artifact_upload["if"] == "always()", "the reports are uploaded when the gate fails"
+    sarif = json.loads((repository / sarif_upload["with"]["sarif_file"]).read_text(encoding="utf-8"))
+    errors = [result for result in sarif["runs"][0]["results"] if result["level"] == "error"]
+    assert [result["partialFingerprints"]["swmcIdentity/v1"] for result in errors] == [NEW_GAP]
+    kept = repository / artifact_upload["with"]["path"]
+    assert {path.name for path in kept.iterdir()} >= {"gate.json", "gate.junit.xml", "gate.md", "gate.sarif"}
+    markdown = summary.read_text(encoding="utf-8")
+    assert markdown.startswith("## swmc gate: failed") and NEW_GAP in markdown
