@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from .analysis import SystemAnalysis, analyse
+from .analysis import SystemAnalysis, analyse, witness_steps
 from .errors import InternalError
 from .mapping import Mapping
 from .parallel import map_forked
@@ -47,12 +47,19 @@ class Verdict:
     component: str
     name: str
     mappable: bool
-    # mapped | unreachable | no-image | image-unreachable | no-preimage | no-counterpart
+    # mapped | unreachable | unpaired | no-image | image-unreachable | no-preimage | no-counterpart
     # | no-mapped-source | counterpart-not-enabled | behaviour-mismatch
     category: str
     rule: str  # the rule that decided, in words
     established_by: tuple[str, ...] = ()
-    witness: tuple = ()  # shortest SCOMO behaviour reaching the state or operation, if any
+    # the shortest behaviour of the element's own side reaching the state or taking the
+    # operation (for the first unit of its component), if any; replayed before it is reported
+    witness: tuple = ()
+    # ids of the behavioural mismatches about the element (see ``add_behaviour``)
+    mismatches: tuple[str, ...] = ()
+    # the witness side by side: the first of its mismatches, or its own witness followed by the
+    # other side (``simulation.follow``); set by ``add_behaviour`` for every unmappable element
+    side_by_side: object = None
 
 
 @dataclass
@@ -67,6 +74,7 @@ class MappingCoverage:
     engines: tuple[str, ...] = ()  # the engines that established the behavioural results
     # direction -> what Z3 established about it (``simulation_z3.Z3SimulationCheck``), once checked
     behaviour_checks: dict = field(default_factory=dict)
+    pairing: object = None  # the ``simulation.Pairing`` the behaviour was computed on
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -93,6 +101,11 @@ def _state_configs(system: System, instance: int, state: str) -> set[int]:
     return {config for config in range(len(local.configs)) if local.state_of(config) == state}
 
 
+def _operations(machine) -> list[str]:
+    """The machine's operation triggers, in order of first appearance."""
+    return list(dict.fromkeys(t.trigger for t in machine.transitions if t.kind == "operation"))
+
+
 def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, seed: int = 0,
                    timeout: float = 60.0, analysed: dict[str, SystemAnalysis] | None = None,
                    engine: str = "both") -> MappingCoverage:
@@ -117,7 +130,8 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
     scomo, tr069 = analysis_of(mapping.scomo), analysis_of(mapping.tr069)
     scomo_system, tr069_system = scomo.system, tr069.system
 
-    # Reachability questions about the TR-069 side, asked of both engines.
+    # Reachability questions about the TR-069 side, asked of both engines: is an image ever
+    # shown, can a counterpart be requested where an image is shown.
     questions: dict[tuple, tuple[int, set[int], str | None]] = {}
     for pair in mapping.machines:
         instance = _first_instance(tr069_system, pair.tr069)
@@ -139,91 +153,148 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 for alternative in entry.alternatives:
                     first = alternative[0][1]
                     questions[("enabled", pair.scomo, entry.scomo_trigger, source, first)] = (instance, configs, first)
-    answers = _answer(tr069_system, tr069, questions, engines, seed, timeout)
+    # And, on each side, whether each operation of the first unit of each component is ever
+    # requested: the shortest way to it is the witness of its verdict.
+    # An operation is shown where it is accepted: from a source of one of its transitions that
+    # is not refused, when it has one.
+    side_questions: dict[str, dict[tuple, tuple[int, set[int], str | None]]] = {"scomo": {}, "tr069": {}}
+    for side, composition, system in (("scomo", mapping.scomo, scomo_system), ("tr069", mapping.tr069, tr069_system)):
+        for component in composition.components:
+            instance = _first_instance(system, component.name)
+            local = system.instances[instance].local
+            for trigger in _operations(component.machine):
+                accepted = {t.source for t in component.machine.transitions
+                            if t.trigger == trigger and t.outcome != "refused"}
+                configs = {config for config in range(len(local.configs))
+                           if not accepted or local.state_of(config) in accepted}
+                side_questions[side][("operation", component.name, trigger)] = (instance, configs, trigger)
+    answers = _answer(tr069_system, tr069, {**questions, **side_questions["tr069"]}, engines, seed, timeout)
+    answers.update(_answer(scomo_system, scomo, side_questions["scomo"], engines, seed, timeout))
+
+    def state_verdict(side: str, analysis: SystemAnalysis, component: str, state: str):
+        """(reachable, witness) of a state of the first unit of ``component``."""
+        system = analysis.system
+        name = system.instances[_first_instance(system, component)].name
+        verdict = analysis.verdict(name, "state", state)
+        return verdict.reachable, tuple(verdict.witness or ())
+
+    def operation_witness(system: System, component: str, trigger: str) -> tuple:
+        """The shortest way to the operation, then the operation itself (its first move)."""
+        reachable, _depth, trace = answers[("operation", component, trigger)]
+        if not reachable:
+            return ()
+        states, labels = trace
+        instance = _first_instance(system, component)
+        machine = system.instances[instance].local.machine
+        moves = [(move, target) for move, target in system.enabled_moves(states[-1])
+                 if move.instance == instance and machine.transitions[move.transition].trigger == trigger]
+        move, target = min(moves, key=lambda found: machine.transitions[found[0].transition].outcome == "refused")
+        return tuple(witness_steps(system, [*states, target], [*labels, move.label]))
 
     verdicts: list[Verdict] = []
-    for pair in mapping.machines:
-        scomo_machine = mapping.scomo.component(pair.scomo).machine
-        tr069_machine = mapping.tr069.component(pair.tr069).machine
-        scomo_instance = _first_instance(scomo_system, pair.scomo)
-        scomo_name = scomo_system.instances[scomo_instance].name
-
-        def scomo_witness(state: str, instance_name: str = scomo_name):
-            return tuple(scomo.verdict(instance_name, "state", state).witness or ())
-
-        for state in scomo_machine.state_names:
-            entry = mapping.state_entry(pair.scomo, state)
-            reachable = scomo.verdict(scomo_name, "state", state).reachable
-            common = dict(id=f"scomo:state:{pair.scomo}.{state}", side="scomo", what="state", component=pair.scomo, name=state)
-            if not reachable:
-                verdicts.append(Verdict(**common, mappable=True, category="unreachable",
-                                        rule="the state is unreachable on the SCOMO side; nothing to map",
-                                        established_by=engines))
-            elif entry is None or not entry.images:
-                rule = "no entry in the mapping" if entry is None else "the mapping maps it to nothing"
-                verdicts.append(Verdict(**common, mappable=False, category="no-image", rule=rule, witness=scomo_witness(state)))
-            elif answers[("image", pair.scomo, state)][0] is None:
-                images = ", ".join(_image_text(image) for image in entry.images)
-                verdicts.append(Verdict(**common, mappable=False, category="image-unreachable",
-                                        rule=f"no behaviour of the TR-069 side shows {images}",
-                                        established_by=engines, witness=scomo_witness(state)))
-            else:
-                verdicts.append(Verdict(**common, mappable=True, category="mapped",
-                                        rule="it has an image the TR-069 side reaches", established_by=engines))
-
-        images_of = {image.state for entry in mapping.states if entry.scomo_component == pair.scomo for image in entry.images}
-        for state in tr069_machine.state_names:
-            common = dict(id=f"tr069:state:{pair.tr069}.{state}", side="tr069", what="state", component=pair.tr069, name=state)
-            if state in images_of:
-                verdicts.append(Verdict(**common, mappable=True, category="mapped", rule="some SCOMO state maps to it"))
-            else:
-                verdicts.append(Verdict(**common, mappable=False, category="no-preimage", rule="no SCOMO state maps to it"))
-
-        operations = [t for t in dict.fromkeys(t.trigger for t in scomo_machine.transitions if t.kind == "operation")]
-        for trigger in operations:
-            entry = mapping.operation_entry(pair.scomo, trigger)
-            common = dict(id=f"scomo:operation:{pair.scomo}.{trigger}", side="scomo", what="operation",
-                          component=pair.scomo, name=trigger)
-            if entry is None or not entry.alternatives:
-                rule = "no entry in the mapping" if entry is None else "the mapping maps it to nothing"
-                verdicts.append(Verdict(**common, mappable=False, category="no-counterpart", rule=rule))
-                continue
-            asked = [key for key in answers if key[0] == "enabled" and key[1] == pair.scomo and key[2] == trigger]
-            if not asked:
-                verdicts.append(Verdict(**common, mappable=False, category="no-mapped-source",
-                                        rule="every state it can be requested in maps to nothing, so no TR-069 "
-                                             "state is there to request the counterpart in"))
-                continue
-            # Blocked: in no image of that source state can any alternative's first step be requested.
-            blocked = [source for source in dict.fromkeys(key[3] for key in asked)
-                       if all(answers[key][0] is None for key in asked if key[3] == source)]
-            if blocked:
-                firsts = " or ".join(sorted({alternative[0][1] for alternative in entry.alternatives}))
-                verdicts.append(Verdict(**common, mappable=False, category="counterpart-not-enabled",
-                                        rule=f"{firsts} can never be requested where {pair.scomo} is {', '.join(blocked)} "
-                                             "(in any image of that state)", established_by=engines,
-                                        witness=scomo_witness(blocked[0])))
-            else:
-                sources = list(dict.fromkeys(key[3] for key in asked))
-                unmapped_sources = [t.source for t in scomo_machine.transitions
-                                    if t.trigger == trigger and t.outcome != "refused" and t.source not in sources]
-                rule = "a counterpart can be requested in an image of every mapped state it starts from"
-                if unmapped_sources:
-                    rule += f" (it also starts from {', '.join(dict.fromkeys(unmapped_sources))}, which map to nothing)"
-                verdicts.append(Verdict(**common, mappable=True, category="mapped", rule=rule,
-                                        established_by=engines))
-
-        mapped_operations = {step[1] for entry in mapping.operations if entry.scomo_component == pair.scomo
-                             for alternative in entry.alternatives for step in alternative}
-        for trigger in dict.fromkeys(t.trigger for t in tr069_machine.transitions if t.kind == "operation"):
-            common = dict(id=f"tr069:operation:{pair.tr069}.{trigger}", side="tr069", what="operation",
-                          component=pair.tr069, name=trigger)
-            if trigger in mapped_operations:
-                verdicts.append(Verdict(**common, mappable=True, category="mapped", rule="some SCOMO operation maps to it"))
-            else:
-                verdicts.append(Verdict(**common, mappable=False, category="no-preimage",
-                                        rule="no SCOMO operation maps to it"))
+    pairs = {pair.scomo: pair.tr069 for pair in mapping.machines}
+    for side, composition, analysis in (("scomo", mapping.scomo, scomo), ("tr069", mapping.tr069, tr069)):
+        partners = pairs if side == "scomo" else {b: a for a, b in pairs.items()}
+        for component in composition.components:
+            machine = component.machine
+            paired = component.name in partners
+            for state in machine.state_names:
+                reachable, witness = state_verdict(side, analysis, component.name, state)
+                common = dict(id=f"{side}:state:{component.name}.{state}", side=side, what="state",
+                              component=component.name, name=state, established_by=engines, witness=witness)
+                if not reachable:
+                    verdicts.append(Verdict(**common, mappable=True, category="unreachable",
+                                            rule=f"the state is unreachable on the {SIDE_TITLES[side]} side; nothing to map"))
+                elif not paired:
+                    verdicts.append(_unpaired(common, side, component.name))
+                elif side == "scomo":
+                    verdicts.append(_scomo_state_verdict(mapping, common, component.name, state, answers))
+                else:
+                    verdicts.append(_tr069_state_verdict(mapping, common, partners[component.name], state))
+            for trigger in _operations(machine):
+                witness = operation_witness(analysis.system, component.name, trigger)
+                common = dict(id=f"{side}:operation:{component.name}.{trigger}", side=side, what="operation",
+                              component=component.name, name=trigger, established_by=engines, witness=witness)
+                if not witness:
+                    verdicts.append(Verdict(**common, mappable=True, category="unreachable",
+                                            rule=f"the operation can never be requested on the {SIDE_TITLES[side]} "
+                                                 "side; nothing to map"))
+                elif not paired:
+                    verdicts.append(_unpaired(common, side, component.name))
+                elif side == "scomo":
+                    verdicts.append(_scomo_operation_verdict(mapping, common, component.name, trigger, answers))
+                else:
+                    verdicts.append(_tr069_operation_verdict(mapping, common, partners[component.name], trigger))
     return MappingCoverage(mapping=mapping, scomo=scomo, tr069=tr069, verdicts=verdicts)
+
+
+SIDE_TITLES = {"scomo": "SCOMO", "tr069": "TR-069"}
+
+
+def _unpaired(common: dict, side: str, component: str) -> Verdict:
+    other = "TR-069" if side == "scomo" else "SCOMO"
+    return Verdict(**common, mappable=False, category="unpaired",
+                   rule=f"its component {component} is paired with no {other} component in the mapping")
+
+
+def _scomo_state_verdict(mapping: Mapping, common: dict, component: str, state: str, answers) -> Verdict:
+    entry = mapping.state_entry(component, state)
+    if entry is None or not entry.images:
+        rule = "no entry in the mapping" if entry is None else "the mapping maps it to nothing"
+        return Verdict(**common, mappable=False, category="no-image", rule=rule)
+    if answers[("image", component, state)][0] is None:
+        images = ", ".join(_image_text(image) for image in entry.images)
+        return Verdict(**common, mappable=False, category="image-unreachable",
+                       rule=f"no behaviour of the TR-069 side shows {images}")
+    return Verdict(**common, mappable=True, category="mapped", rule="it has an image the TR-069 side reaches")
+
+
+def _tr069_state_verdict(mapping: Mapping, common: dict, scomo_component: str, state: str) -> Verdict:
+    images_of = {image.state for entry in mapping.states if entry.scomo_component == scomo_component
+                 for image in entry.images}
+    if state in images_of:
+        return Verdict(**common, mappable=True, category="mapped", rule="some SCOMO state maps to it")
+    return Verdict(**common, mappable=False, category="no-preimage", rule="no SCOMO state maps to it")
+
+
+def _scomo_operation_verdict(mapping: Mapping, common: dict, component: str, trigger: str, answers) -> Verdict:
+    entry = mapping.operation_entry(component, trigger)
+    machine = mapping.scomo.component(component).machine
+    if entry is None or not entry.alternatives:
+        rule = "no entry in the mapping" if entry is None else "the mapping maps it to nothing"
+        return Verdict(**common, mappable=False, category="no-counterpart", rule=rule)
+    asked = [key for key in answers if key[0] == "enabled" and key[1] == component and key[2] == trigger]
+    starts = list(dict.fromkeys(t.source for t in machine.transitions if t.trigger == trigger and t.outcome != "refused"))
+    if not asked:
+        return Verdict(**common, mappable=False, category="no-mapped-source",
+                       rule=f"it can be requested only where {component} is {_either(starts)}, which the mapping maps "
+                            "to nothing, so no TR-069 state is there to request the counterpart in")
+    # Blocked: in no image of that source state can any alternative's first step be requested.
+    blocked = [source for source in dict.fromkeys(key[3] for key in asked)
+               if all(answers[key][0] is None for key in asked if key[3] == source)]
+    if blocked:
+        firsts = " or ".join(sorted({alternative[0][1] for alternative in entry.alternatives}))
+        return Verdict(**common, mappable=False, category="counterpart-not-enabled",
+                       rule=f"{firsts} can never be requested where {component} is {', '.join(blocked)} "
+                            "(in any image of that state)")
+    sources = list(dict.fromkeys(key[3] for key in asked))
+    unmapped_sources = [source for source in starts if source not in sources]
+    rule = "a counterpart can be requested in an image of every mapped state it starts from"
+    if unmapped_sources:
+        rule += f" (it also starts from {', '.join(unmapped_sources)}, which map to nothing)"
+    return Verdict(**common, mappable=True, category="mapped", rule=rule)
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _tr069_operation_verdict(mapping: Mapping, common: dict, scomo_component: str, trigger: str) -> Verdict:
+    mapped_operations = {step[1] for entry in mapping.operations if entry.scomo_component == scomo_component
+                         for alternative in entry.alternatives for step in alternative}
+    if trigger in mapped_operations:
+        return Verdict(**common, mappable=True, category="mapped", rule="some SCOMO operation maps to it")
+    return Verdict(**common, mappable=False, category="no-preimage", rule="no SCOMO operation maps to it")
 
 
 def _image_text(image) -> str:
@@ -233,7 +304,8 @@ def _image_text(image) -> str:
 
 def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: tuple[str, ...], seed: int,
             timeout: float) -> dict:
-    """(True or None, shortest depth or None) per question: is it ever the case? With both
+    """(True or None, shortest depth or None, shortest trace or None) per question: is it ever
+    the case? The trace is (states, labels), from the explicit engine when it ran. With both
     engines, they must agree on the answer and the depth."""
     answers: dict = {}
     if "explicit" in engines:
@@ -243,7 +315,12 @@ def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: 
                 index = exploration.first_state_in(instance, configs)
             else:
                 index = exploration.first_state_enabling(instance, configs, trigger)
-            answers[key] = (None, None) if index is None else (True, exploration.depth[index])
+            if index is None:
+                answers[key] = (None, None, None)
+            else:
+                path = exploration.path_to(index)
+                trace = ([exploration.state(i) for _, i in path], [label for label, _ in path[1:]])
+                answers[key] = (True, exploration.depth[index], trace)
     if "z3" in engines and questions:
         symbolic = SymbolicSystem(system, seed=seed)
         predicates = {}
@@ -254,9 +331,13 @@ def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: 
                 predicates[key] = symbolic.global_predicate(symbolic.trigger_enabled(instance, trigger, configs))
         for key, decision in decide_reachability(symbolic, predicates, timeout_seconds=timeout).items():
             answer = (True, decision.depth) if decision.reachable else (None, None)
-            if key in answers and answers[key] != answer:
-                raise InternalError(f"engines disagree on mapping question {key}: explicit {answers[key]}, Z3 {answer}")
-            answers[key] = answer
+            if key in answers:
+                if answers[key][:2] != answer:
+                    raise InternalError(f"engines disagree on mapping question {key}: explicit {answers[key][:2]}, "
+                                        f"Z3 {answer}")
+            else:
+                trace = (decision.trace, decision.labels) if decision.reachable else None
+                answers[key] = (*answer, trace)
     return answers
 
 
@@ -264,62 +345,108 @@ def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: 
 ROOT_REASONS = ("cannot-follow", "no-correspondent", "unmapped-operation")
 
 
+def _elements_of(mismatch, side: str, system: System) -> list[str]:
+    """The verdict ids a root-cause mismatch is about (docs/mapping-format.md, Verdicts): the
+    operation of its step, if the step is an operation; for a completion, the operation it
+    completes; for any other silent step, the state it leaves; and the states without image
+    its step leads to."""
+    found = []
+    if mismatch.offending_step is not None:
+        instance = system.instance_named(mismatch.instance)
+        kinds = {t.kind for t in instance.local.machine.transitions if t.trigger == mismatch.trigger}
+        if "operation" in kinds:
+            found.append(f"{side}:operation:{instance.component}.{mismatch.trigger}")
+        elif mismatch.in_progress is not None:
+            found.append(f"{side}:operation:{instance.component}.{mismatch.in_progress}")
+        elif not mismatch.no_correspondent:
+            state = mismatch.simulated_state[mismatch.instance].split(" ")[0]
+            found.append(f"{side}:state:{instance.component}.{state}")
+    for missing in mismatch.no_correspondent:
+        name, state = missing.split("=", 1)
+        found.append(f"{side}:state:{system.instance_named(name).component}.{state}")
+    return found
+
+
 def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cross_check: bool = True,
                   seed: int = 0, timeout: float = 60.0) -> MappingCoverage:
-    """Compute both simulation directions and mark operations whose counterpart exists but
-    whose behaviour does not correspond (category ``behaviour-mismatch``, with direction).
+    """Compute both simulation directions, mark states and operations whose counterpart exists
+    but whose behaviour does not correspond (category ``behaviour-mismatch``, with the
+    direction), and give every unmappable state and operation its witness side by side.
 
     With ``cross_check``, Z3 (``simulation_z3``) independently confirms each direction's
     game, its relation (a simulation, and the largest one) and every reported mismatch; any
-    difference is an internal error. Every mismatch witness is replayed on the executable
-    machines of both sides.
+    difference is an internal error. Every witness reported (each element's own, each
+    mismatch's and each side-by-side one, on both sides) is replayed on the executable
+    machines first.
     """
     from .executable import replay
-    from .simulation import SCOMO_BY_TR069, correspondences, is_bisimulation
+    from .simulation import SCOMO_BY_TR069, TR069_BY_SCOMO, build_pairing, follow, is_bisimulation, simulation
     from .simulation_z3 import check_simulation_with_z3
 
-    results = correspondences(coverage.mapping, k=children, n=units)
+    mapping = coverage.mapping
+    scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
+    pairing = build_pairing(mapping, systems=(scomo_system, tr069_system),
+                            explorations=(coverage.scomo.exploration, coverage.tr069.exploration))
+    results = {direction: simulation(mapping, direction, pairing=pairing)
+               for direction in (SCOMO_BY_TR069, TR069_BY_SCOMO)}
     coverage.engines = ("explicit",)
     if cross_check:
         directions = list(results)
 
         def check_direction(index: int):
             direction = directions[index]
-            return check_simulation_with_z3(coverage.mapping, direction, results[direction], k=children, n=units,
+            return check_simulation_with_z3(mapping, direction, results[direction], k=children, n=units,
                                             seed=seed, timeout=timeout)
 
         for direction, check in zip(directions, map_forked(check_direction, len(directions))):
             if not check.agrees:
-                raise InternalError(f"the engines disagree on {direction} for {coverage.mapping.id}: "
+                raise InternalError(f"the engines disagree on {direction} for {mapping.id}: "
                                     + "; ".join(check.failures()))
             coverage.behaviour_checks[direction] = check
         coverage.engines = ("explicit", "z3")
-    scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
+    systems = {"scomo": scomo_system, "tr069": tr069_system}
     for direction, result in results.items():
         simulated, simulating = (scomo_system, tr069_system) if direction == SCOMO_BY_TR069 else (tr069_system, scomo_system)
         for mismatch in result.mismatches:
-            replay(simulated, list(mismatch.simulated_witness))
+            replay(simulated, [*mismatch.simulated_witness, *([mismatch.offending_step] if mismatch.offending_step else [])])
             replay(simulating, list(mismatch.simulating_path))
 
-    offending: dict[str, list[str]] = {}  # verdict id -> mismatch ids
+    about: dict[str, list] = {}  # verdict id -> the root-cause mismatches about it
     for direction, result in results.items():
-        side, system = ("scomo", scomo_system) if direction == SCOMO_BY_TR069 else ("tr069", tr069_system)
+        side = "scomo" if direction == SCOMO_BY_TR069 else "tr069"
         for mismatch in result.mismatches:
-            if mismatch.reason not in ROOT_REASONS or mismatch.trigger is None:
-                continue
-            instance = system.instance_named(mismatch.instance)
-            if instance is not None:
-                offending.setdefault(f"{side}:operation:{instance.component}.{mismatch.trigger}", []).append(mismatch.id)
+            if mismatch.reason in ROOT_REASONS or mismatch.reason == "initial":
+                for verdict_id in _elements_of(mismatch, side, systems[side]):
+                    if mismatch not in about.setdefault(verdict_id, []):
+                        about[verdict_id].append(mismatch)
 
     verdicts = []
     for verdict in coverage.verdicts:
-        ids = offending.get(verdict.id)
-        if verdict.mappable and verdict.category == "mapped" and ids:
-            direction = ids[0].split("/")[0]
-            verdict = replace(verdict, mappable=False, category="behaviour-mismatch",
-                              rule=f"its counterpart exists, but the behaviours part ({direction}): see {', '.join(ids)}")
+        found = about.get(verdict.id, [])
+        if found:
+            verdict = replace(verdict, mismatches=tuple(mismatch.id for mismatch in found))
+            if verdict.mappable and verdict.category == "mapped":
+                direction = found[0].direction
+                verdict = replace(verdict, mappable=False, category="behaviour-mismatch",
+                                  rule=f"its counterpart exists, but the behaviours part ({direction}): "
+                                       f"see {', '.join(verdict.mismatches)}")
+        if not verdict.mappable and verdict.witness:
+            # A behaviour mismatch is shown by its mismatch; what the mapping itself leaves
+            # out (no image, no counterpart, ...) by the shortest way there, followed.
+            side_by_side = found[0] if verdict.category == "behaviour-mismatch" else None
+            if side_by_side is None:
+                direction = SCOMO_BY_TR069 if verdict.side == "scomo" else TR069_BY_SCOMO
+                side_by_side = follow(pairing, direction, list(verdict.witness), verdict.id, verdict.category,
+                                      f"{verdict.component}.{verdict.name}: {verdict.category} ({verdict.rule})")
+                simulated, simulating = ((scomo_system, tr069_system) if direction == SCOMO_BY_TR069
+                                         else (tr069_system, scomo_system))
+                replay(simulated, list(side_by_side.simulated_witness))
+                replay(simulating, list(side_by_side.simulating_path))
+            replay(systems[verdict.side], list(verdict.witness))
+            verdict = replace(verdict, side_by_side=side_by_side)
         verdicts.append(verdict)
     coverage.verdicts = verdicts
+    coverage.pairing = pairing
     coverage.behaviour = results
     coverage.bisimulation = is_bisimulation(results)
     return coverage

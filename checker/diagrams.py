@@ -26,6 +26,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 import shutil
 import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -690,6 +691,7 @@ WITNESS_OFFENDING_ATTRIBUTES = {"shape": "box", "style": "rounded,filled,bold", 
 WITNESS_OFFENDING_EDGE_ATTRIBUTES = {"color": "red", "fontcolor": "red3", "penwidth": "2"}
 WITNESS_OFFENDING_NODE = "offending"
 WITNESS_REPORT_POINT_SIZE = "7"
+WITNESS_CONCLUSION_WIDTH = 60  # characters per line of a followed witness's conclusion
 WITNESS_DETAIL_POINT_SIZE = "9"
 
 
@@ -735,8 +737,10 @@ def _witness_node(side: str, move: int) -> str:
     return f"{side}:move {move}"
 
 
-def _witness_lane_lines(side: str, witness, indent: str) -> list[str]:
-    """The nodes and move edges of one lane: the initial state in full, then what each move changed."""
+def _witness_lane_lines(side: str, witness, indent: str, not_answers: dict[int, str] | None = None) -> list[str]:
+    """The nodes and move edges of one lane: the initial state in full, then what each move
+    changed. A move in ``not_answers`` (move -> why) is drawn dashed, its label saying why."""
+    not_answers = not_answers or {}
     lines = []
     for move, step in enumerate(witness):
         if move == 0:
@@ -748,8 +752,12 @@ def _witness_lane_lines(side: str, witness, indent: str) -> list[str]:
                      f"{_witness_attributes(WITNESS_STATE_ATTRIBUTES, state_lines)};")
     for move, step in enumerate(witness[1:], 1):
         style = WITNESS_MOVE_ATTRIBUTES if step.changed or step.followers else WITNESS_NO_STEP_ATTRIBUTES
+        label = _witness_event_lines(step)
+        if move in not_answers:
+            style = WITNESS_NO_STEP_ATTRIBUTES
+            label = [f"<I>{_html(not_answers[move])}</I>"] + label
         lines.append(f"{indent}{dot_name(_witness_node(side, move - 1))} -> {dot_name(_witness_node(side, move))} "
-                     f"{_witness_attributes(style, _witness_event_lines(step))};")
+                     f"{_witness_attributes(style, label)};")
     return lines
 
 
@@ -770,8 +778,13 @@ def witness_dot(coverage: MappingCoverage, mismatch) -> str:
     simulated_side = "scomo" if mismatch.direction == SCOMO_BY_TR069 else "tr069"
     witnesses = {simulated_side: mismatch.simulated_witness,
                  ("tr069" if simulated_side == "scomo" else "scomo"): mismatch.simulating_witness}
-    title = (f"Mapping {mapping.id}, {mismatch.direction}: mismatch {mismatch.id}\n"
+    conclusion = getattr(mismatch, "conclusion", "")  # a followed witness (simulation.FollowedWitness)
+    what = "witness of" if conclusion else "mismatch"
+    title = (f"Mapping {mapping.id}, {mismatch.direction}: {what} {mismatch.id}\n"
              f"{mismatch.reason}, after {mismatch.depth} moves")
+    # Following moves that are no answer to the simulated step, by move number.
+    not_answers = {move: "resynchronised" for move in mismatch.resynchronised}
+    not_answers.update({move: "cannot answer" for move in getattr(mismatch, "unanswered", ())})
     lines = _graph_header(f"witness_{mapping.id}_{mismatch.id}", title,
                           {"rankdir": "LR", "newrank": "true", "nodesep": "0.4", "ranksep": "0.6"})
     # With rankdir=LR, dot stacks the lanes bottom-up in the order the clusters are written:
@@ -782,11 +795,13 @@ def witness_dot(coverage: MappingCoverage, mismatch) -> str:
         # The lower lane's title goes below it, clear of the corresponds edges between the lanes.
         lane = {"label": f"{label} ({role})", **WITNESS_LANE_ATTRIBUTES, **({"labelloc": "b"} if side == "tr069" else {})}
         lines.append(f"    graph {_attributes(lane)};")
-        lines += _witness_lane_lines(side, witnesses[side], "    ")
+        lines += _witness_lane_lines(side, witnesses[side], "    ", {} if side == simulated_side else not_answers)
         if side == simulated_side:
             step = mismatch.offending_step
             offending = [f"<B>cannot be followed: {_html(mismatch.reason)}</B>"]
-            if step is None:
+            if conclusion:
+                offending = [f"<B>{_html(line)}</B>" for line in textwrap.wrap(conclusion, WITNESS_CONCLUSION_WIDTH)]
+            elif step is None:
                 offending = [f"<B>initial states do not correspond: {_html(mismatch.reason)}</B>"]
             else:
                 offending += _witness_state_lines(step.state, step.changed)
@@ -794,7 +809,7 @@ def witness_dot(coverage: MappingCoverage, mismatch) -> str:
             lines.append(f"    {dot_name(WITNESS_OFFENDING_NODE)} "
                          f"{_witness_attributes(WITNESS_OFFENDING_ATTRIBUTES, offending)};")
             last = _witness_node(side, len(witnesses[side]) - 1)
-            event = ["(initial state)"] if step is None else _witness_event_lines(step)
+            event = ["(initial state)" if not conclusion else "so"] if step is None else _witness_event_lines(step)
             lines.append(f"    {dot_name(last)} -> {dot_name(WITNESS_OFFENDING_NODE)} "
                          f"{_witness_attributes(WITNESS_OFFENDING_EDGE_ATTRIBUTES, event)};")
         lines.append("  }")
@@ -869,6 +884,12 @@ def write_diagrams(analyses: list[SystemAnalysis], output: OutputDirectory,
                   lambda drawn: witness_dot(*drawn), (coverage, mismatch))
                  for coverage in coverages
                  for result in coverage.behaviour.values() for mismatch in result.mismatches]
+    # The witness of each unmappable element that is not a mismatch's (those are drawn above).
+    subjects += [(f"witness of {verdict.id} of mapping {coverage.mapping.id}",
+                  f"witness-{coverage.mapping.id}-{verdict.id}",
+                  lambda drawn: witness_dot(*drawn), (coverage, verdict.side_by_side))
+                 for coverage in coverages for verdict in coverage.verdicts
+                 if verdict.side_by_side is not None and hasattr(verdict.side_by_side, "conclusion")]
     for subject, file_name, draw, drawn in subjects:
         base = diagram_file_name(file_name)
         name, number = base, 1

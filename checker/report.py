@@ -99,13 +99,23 @@ def _system(analysis: SystemAnalysis, include_witnesses: bool = True) -> dict[st
 def _claims(coverage) -> list[dict[str, Any]]:
     if coverage.mapping.id != DRAFT_MAPPING_ID:
         return []
-    return [{"id": checked.claim.id, "draft": checked.claim.statement, "where": checked.claim.source,
-             "subject": checked.claim.subject, "draft_mappable": checked.claim.draft_mappable,
-             "checker_mappable": checked.verdict.mappable, "category": checked.verdict.category,
-             "agrees": checked.agrees, "explanation": checked.explanation,
-             "witness": _witness(checked.verdict.witness) if checked.verdict.witness else None,
-             "behaviour_mismatches": list(checked.mismatches)}
-            for checked in check_claims(coverage)]
+    claims = []
+    for checked in check_claims(coverage):
+        claim = checked.claim
+        entry = {"id": claim.id, "draft": claim.statement, "where": claim.source, "shape": claim.shape,
+                 "subject": claim.subject, "draft_mappable": claim.draft_mappable}
+        if claim.members:
+            entry["draft_members"] = list(claim.members)
+            entry["checker_members"] = list(checked.members)
+        else:
+            entry["checker_mappable"] = checked.verdict.mappable
+            entry["category"] = checked.verdict.category
+        entry.update({"agrees": checked.agrees, "explanation": checked.explanation,
+                      "witness_of": checked.verdict.id,
+                      "side_by_side": _side_by_side_json(checked.verdict.side_by_side),
+                      "behaviour_mismatches": list(checked.mismatches)})
+        claims.append(entry)
+    return claims
 
 
 def _behaviour(coverage) -> dict[str, Any]:
@@ -118,15 +128,19 @@ def _behaviour(coverage) -> dict[str, Any]:
             "holds": result.holds,
             "relation_pairs": result.relation_size,
             "game_pairs": result.game_pairs,
+            "resynchronisations": len(result.resynchronisations),
             "mismatches": [{
                 "id": mismatch.id, "reason": mismatch.reason, "step": mismatch.label,
-                "depth": mismatch.depth,
+                "depth": mismatch.depth, "culprits": list(mismatch.culprits),
+                "resynchronised_moves": list(mismatch.resynchronised),
                 "simulated_witness": _witness(mismatch.simulated_witness),
                 "simulating_witness": _witness(mismatch.simulating_witness),
                 "offending_step": _witness((mismatch.offending_step,))[0] if mismatch.offending_step else None,
             } for mismatch in result.mismatches],
             "disagreements": [{
-                "depth": item.depth, "moves": [{"step": step, "answered_with": list(answer)} for step, answer in item.moves],
+                "depth": item.depth,
+                "moves": [{"step": step, "answered_with": list(answer), "resynchronised": resynchronised}
+                          for step, answer, resynchronised in item.moves],
                 "simulated_state": item.simulated_state, "following_state": item.following_state,
                 "offending": list(item.offending), "mismatch": item.mismatch,
             } for item in result.disagreements],
@@ -142,10 +156,35 @@ def _behaviour(coverage) -> dict[str, Any]:
                 "relation_is_largest": check.relation_is_largest,
                 "holds_agrees": check.holds_agrees,
                 "disagreements_agree": check.disagreements_agree,
+                "resynchronisations_valid": check.resynchronisations_valid,
                 "confirmed_mismatches": list(check.confirmed_mismatches),
                 "queries": check.queries,
             }
     return {"bisimulation": coverage.bisimulation, "established_by": list(coverage.engines), "directions": directions}
+
+
+def _side_by_side_json(witness) -> dict[str, Any] | None:
+    """A mismatch, or a followed witness, as the two sides' witnesses move by move."""
+    if witness is None:
+        return None
+    entry: dict[str, Any] = {"direction": witness.direction, "id": witness.id, "reason": witness.reason,
+                             "moves": witness.depth, "resynchronised_moves": list(witness.resynchronised)}
+    if hasattr(witness, "unanswered"):
+        entry["unanswered_moves"] = list(witness.unanswered)
+        entry["conclusion"] = witness.conclusion
+    entry["simulated_witness"] = _witness(witness.simulated_witness)
+    entry["simulating_witness"] = _witness(witness.simulating_witness)
+    if witness.offending_step is not None:
+        entry["offending_step"] = _witness((witness.offending_step,))[0]
+    return entry
+
+
+def _verdict(verdict) -> dict[str, Any]:
+    return {"id": verdict.id, "side": verdict.side, "what": verdict.what, "component": verdict.component,
+            "name": verdict.name, "mappable": verdict.mappable, "category": verdict.category, "rule": verdict.rule,
+            "established_by": list(verdict.established_by), "mismatches": list(verdict.mismatches),
+            "witness": _witness(verdict.witness) if verdict.witness else None,
+            "side_by_side": _side_by_side_json(verdict.side_by_side)}
 
 
 def _mapping(coverage) -> dict[str, Any]:
@@ -157,12 +196,7 @@ def _mapping(coverage) -> dict[str, Any]:
         "scomo": coverage.scomo.system.name,
         "tr069": coverage.tr069.system.name,
         "unmappable": len(coverage.unmappable),
-        "verdicts": [
-            {"id": verdict.id, "side": verdict.side, "what": verdict.what, "component": verdict.component,
-             "name": verdict.name, "mappable": verdict.mappable, "category": verdict.category, "rule": verdict.rule,
-             "established_by": list(verdict.established_by), "witness": _witness(verdict.witness) if verdict.witness else None}
-            for verdict in coverage.verdicts
-        ],
+        "verdicts": [_verdict(verdict) for verdict in coverage.verdicts],
         "behaviour": _behaviour(coverage),
         "draft_conclusions": _claims(coverage),
     }
@@ -209,9 +243,12 @@ def _markdown_witness(steps) -> list[str]:
 
 
 def _side_by_side(mismatch) -> list[str]:
-    """The two witnesses of a mismatch in one table, step by step, each side in its own terms."""
+    """The two witnesses of a mismatch (or of a followed witness) in one table, move by move,
+    each side in its own terms; a following move that is not an answer says so."""
     lines = ["", "| move | simulated side: event | state after | following side: events | state after |",
              "|---|---|---|---|---|"]
+    resynchronised = set(mismatch.resynchronised)
+    unanswered = set(getattr(mismatch, "unanswered", ()))
     for number, (simulated, simulating) in enumerate(zip(mismatch.simulated_witness, mismatch.simulating_witness)):
         def cells(step, first=number == 0):
             event = "(initial state)" if step.event is None else _event_cell(step)
@@ -220,10 +257,17 @@ def _side_by_side(mismatch) -> list[str]:
             shown = step.state if first else {name: step.state[name] for name in step.changed}
             return event, "; ".join(f"{name}: {text}" for name, text in shown.items()) or "(no change)"
         left, right = cells(simulated), cells(simulating)
+        if number in resynchronised:
+            right = (f"cannot answer; resynchronised by {right[0]}", right[1])
+        elif number in unanswered:
+            right = ("cannot answer; no corresponding state is reachable", right[1])
         lines.append(f"| {number} | {left[0]} | {left[1]} | {right[0]} | {right[1]} |")
     if mismatch.offending_step is not None:
         step = mismatch.offending_step
         lines.append(f"| then | {_event_cell(step)} | cannot be followed ({mismatch.reason}) | | |")
+    conclusion = getattr(mismatch, "conclusion", "")
+    if conclusion:
+        lines += ["", f"So: {conclusion}."]
     lines.append("")
     return lines
 
@@ -234,9 +278,11 @@ def _markdown_behaviour(coverage) -> list[str]:
              "the game again and confirms the relation, that it is the largest simulation, and every mismatch).", ""]
     for direction, result in coverage.behaviour.items():
         verdict = "holds" if result.holds else "does not hold"
-        lines.append(f"- **{direction}** {verdict} ({result.relation_size} related pairs of {result.game_pairs} explored); "
-                     f"{len(result.mismatches)} mismatches; the sides disagree in {len(result.disagreements)} pairs of "
-                     "states reachable together, each listed with a shortest way there in report.json.")
+        lines.append(f"- **{direction}** {verdict} ({result.relation_size} related pairs of {result.game_pairs} explored, "
+                     f"{len(result.resynchronisations)} resynchronisations after a mismatch); "
+                     f"{len(result.mismatches)} mismatches; the sides disagree in {len(result.disagreements)} "
+                     f"pair{'s' if len(result.disagreements) != 1 else ''} of states reachable together, each listed "
+                     "with a shortest way there in report.json.")
         for mismatch in result.mismatches:
             lines.append(f"  - `{mismatch.id}` ({mismatch.reason}), after {mismatch.depth} moves:")
             lines.extend("    " + line if line else line for line in _side_by_side(mismatch))
@@ -261,17 +307,23 @@ def _markdown_mapping(coverage) -> list[str]:
         lines += ["### The draft's conclusions, checked", "",
                   "| the draft says | where | agrees | the checker's verdict |", "|---|---|---|---|"]
         for claim in claims:
+            witness = f" Witness: see `{claim['witness_of']}` below." if claim["side_by_side"] else ""
             lines.append(f"| {claim['draft']} | {claim['where']} | {'yes' if claim['agrees'] else '**no**'} | "
-                         f"`{claim['subject']}`: {claim['explanation']} |")
+                         f"`{claim['subject']}`: {claim['explanation']}.{witness} |")
         lines.append("")
     if coverage.behaviour:
         lines += _markdown_behaviour(coverage)
-    witnessed = [verdict for verdict in coverage.unmappable if verdict.witness]
+    witnessed = [verdict for verdict in coverage.unmappable if verdict.side_by_side is not None]
     if witnessed:
-        lines += ["### Shortest SCOMO behaviours reaching what cannot be mapped", ""]
+        lines += ["### Witnesses of what cannot be mapped", "",
+                  "For each unmappable state and operation: the shortest behaviour of its side that reaches "
+                  "it, with the other side's answer to each move (for a behaviour mismatch, the mismatch's "
+                  "own witness).", ""]
         for verdict in witnessed:
-            lines.append(f"- `{verdict.id}` ({verdict.category}):")
-            lines.extend("  " + line if line else line for line in _markdown_witness(verdict.witness))
+            shown = verdict.side_by_side
+            lines.append(f"- `{verdict.id}` ({verdict.category}), {shown.direction}, "
+                         f"{'mismatch `' + shown.id + '`' if verdict.mismatches else 'its shortest witness'}:")
+            lines.extend("  " + line if line else line for line in _side_by_side(shown))
     return lines
 
 

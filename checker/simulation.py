@@ -31,6 +31,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from .analysis import WitnessStep, witness_steps
+from .explicit import Exploration, explore
 from .mapping import Mapping
 from .system import System, build_system
 
@@ -42,6 +43,7 @@ __all__ = [
     "TR069_BY_SCOMO",
     "Correspondence",
     "Disagreement",
+    "FollowedWitness",
     "Mismatch",
     "Pairing",
     "Step",
@@ -49,6 +51,7 @@ __all__ = [
     "build_systems",
     "correspondences",
     "coverage",
+    "follow",
     "is_bisimulation",
     "pair_instances",
     "simulation",
@@ -72,6 +75,12 @@ REASONS = (
 # The event of a merged witness entry in which the simulating side takes no step.
 NO_STEP = "(no step)"
 
+# In place of an operation sequence: the game move in which the following side, unable to
+# answer the simulated side's step, is moved by the shortest path of any steps to the nearest
+# state corresponding to where the simulated side went (docs/correspondence.md, "After a
+# mismatch").
+RESYNCHRONISED = "resynchronised"
+
 Configuration = tuple[int, ...]
 Sequence = tuple[tuple[int, str], ...]  # (instance index, trigger) operations, in order
 
@@ -79,81 +88,262 @@ Sequence = tuple[tuple[int, str], ...]  # (instance index, trigger) operations, 
 @dataclass(frozen=True)
 class Step:
     """One step of a system: its label, leader instance and trigger, whether it is visible
-    (the leader's transition is of kind ``operation``), and the state it leads to."""
+    (the leader's transition is of kind ``operation``), and the state it leads to (also as
+    its number in the side's index)."""
 
     label: int
     instance: int
     trigger: str
     visible: bool
     target: Configuration
+    target_number: int = -1
+
+
+def _members(bits: int):
+    """The numbers of the states in a bit set (bit i: state number i), lowest first."""
+    while bits:
+        lowest = bits & -bits
+        yield lowest.bit_length() - 1
+        bits ^= lowest
 
 
 class _Side:
-    """One system with its steps, silent closures and operation sequences, memoised."""
+    """One system's reachable states, numbered in breadth-first order, with its steps, silent
+    closures, operation sequences and the states corresponding to a target, as bit sets.
 
-    def __init__(self, system: System):
+    The whole reachable graph is built once (the following side of a game needs all of it to
+    tell where a corresponding state can be reached); a silent closure is shared by every
+    member of a strongly connected component of the silent steps.
+    """
+
+    def __init__(self, system: System, exploration: Exploration | None = None):
         self.system = system
-        self._steps: dict[Configuration, tuple[Step, ...]] = {}
-        self._closures: dict[Configuration, tuple[Configuration, ...]] = {}
-        self._sequences: dict[tuple[Configuration, Sequence], tuple[Configuration, ...]] = {}
+        self._exploration = exploration  # the explicit engine's, when the caller has one
+        self.states: list[Configuration] = []
+        self.index: dict[Configuration, int] = {}
+        self._steps: list[tuple[Step, ...] | None] = []  # built on demand, see ``steps_at``
+        self._silent: list[tuple[int, ...]] = []
+        self._closures: list[int] = []
+        self._sequences: dict[tuple[int, Sequence], int] = {}
+        self._satisfying: dict[tuple, int] = {}
+        self._nearest: dict[tuple[int, tuple], int | None] = {}
+        self._built = False
+
+    # -- the reachable graph -----------------------------------------------------------------
+
+    def _build(self) -> None:
+        if self._built:
+            return
+        system = self.system
+        exploration = self._exploration
+        if exploration is None or exploration.successors is None:
+            exploration = explore(system, keep_edges=True)
+        self._exploration = None  # the graph below replaces it
+        # A label names an instance and a transition label; it is visible when the
+        # transitions behind it are operations. A label whose transitions differ in kind (a
+        # trigger that is an operation from one state and a completion from another) is read
+        # from the moves of each state instead.
+        kinds: dict[int, set[str]] = {}
+        meaning: dict[int, tuple[int, str]] = {}
+        for i, per_config in enumerate(system.moves):
+            transitions = system.instances[i].local.machine.transitions
+            for moves in per_config:
+                for move in moves:
+                    transition = transitions[move.transition]
+                    kinds.setdefault(move.label, set()).add(transition.kind == "operation")
+                    meaning[move.label] = (i, transition.trigger)
+        mixed = {label for label, seen in kinds.items() if len(seen) > 1}
+        states = exploration.states
+        self.states = states
+        self.index = {state: number for number, state in enumerate(states)}
+        self._meaning = {label: (*meaning[label], True in seen) for label, seen in kinds.items()}
+        self._successors = exploration.successors
+        self._steps = [None] * len(states)
+        # (instance, trigger) -> the labels of its operation steps
+        self._operation_labels: dict[tuple[int, str], frozenset[int]] = {}
+        for label, (instance, trigger, visible) in self._meaning.items():
+            if visible:
+                self._operation_labels[instance, trigger] = self._operation_labels.get(
+                    (instance, trigger), frozenset()) | {label}
+        for source, outgoing in enumerate(exploration.successors):
+            if mixed and any(label in mixed for label, _ in outgoing):
+                self._steps[source] = self._steps_from_moves(source)
+                silent = [step.target_number for step in self._steps[source] if not step.visible]
+            else:
+                silent = [target for label, target in outgoing if not self._meaning[label][2]]
+            self._silent.append(tuple(dict.fromkeys(silent)))
+        self._closures = [0] * len(states)
+        # with_config[j][c]: the states in which instance j is in configuration c
+        self._with_config = [[0] * len(instance.local.configs) for instance in system.instances]
+        for number, state in enumerate(states):
+            bit = 1 << number
+            for j, config in enumerate(state):
+                self._with_config[j][config] |= bit
+        self._built = True
+        log.debug("%s: %d reachable states indexed for the simulation", system.name, len(states))
+
+    def number(self, state: Configuration) -> int:
+        """The number of a reachable state."""
+        self._build()
+        return self.index[state]
+
+    def _steps_from_moves(self, number: int) -> tuple[Step, ...]:
+        """The steps of state ``number`` read from the moves, each with its own kind."""
+        system = self.system
+        found = []
+        for move, target in system.enabled_moves(self.states[number]):
+            transition = system.instances[move.instance].local.machine.transitions[move.transition]
+            found.append(Step(label=move.label, instance=move.instance, trigger=transition.trigger,
+                              visible=transition.kind == "operation", target=target,
+                              target_number=self.index[target]))
+        return tuple(found)
+
+    def steps_at(self, number: int) -> tuple[Step, ...]:
+        """Every step enabled in state ``number``, in the order of ``System.successors``."""
+        self._build()
+        found = self._steps[number]
+        if found is None:
+            states = self.states
+            found = tuple(Step(label=label, instance=self._meaning[label][0], trigger=self._meaning[label][1],
+                               visible=self._meaning[label][2], target=states[target], target_number=target)
+                          for label, target in self._successors[number])
+            self._steps[number] = found
+        return found
 
     def steps(self, state: Configuration) -> tuple[Step, ...]:
         """Every step enabled in ``state``, in the order of ``System.successors``."""
-        cached = self._steps.get(state)
-        if cached is not None:
-            return cached
-        found = []
-        for move, target in self.system.enabled_moves(state):
-            transition = self.system.instances[move.instance].local.machine.transitions[move.transition]
-            found.append(Step(label=move.label, instance=move.instance, trigger=transition.trigger,
-                              visible=transition.kind == "operation", target=target))
-        result = tuple(found)
-        self._steps[state] = result
-        return result
+        self._build()
+        return self.steps_at(self.index[state])
 
-    def silent_closure(self, state: Configuration) -> tuple[Configuration, ...]:
-        """The states reachable by zero or more silent steps, in breadth-first order."""
-        cached = self._closures.get(state)
-        if cached is not None:
-            return cached
-        seen = {state: None}
-        queue = deque([state])
-        while queue:
-            current = queue.popleft()
-            for step in self.steps(current):
-                if not step.visible and step.target not in seen:
-                    seen[step.target] = None
-                    queue.append(step.target)
-        result = tuple(seen)
-        self._closures[state] = result
-        return result
+    # -- silent closures and operation sequences ---------------------------------------------
 
-    def after_sequence(self, state: Configuration, sequence: Sequence) -> tuple[Configuration, ...]:
+    def closure(self, number: int) -> int:
+        """The states reachable from state ``number`` by zero or more silent steps."""
+        self._build()
+        if self._closures[number]:
+            return self._closures[number]
+        # Tarjan's algorithm, iteratively, over the silent steps not yet closed: a component
+        # is closed when it is complete, after every component it reaches.
+        order: dict[int, int] = {}
+        low: dict[int, int] = {}
+        stack: list[int] = []
+        on_stack: set[int] = set()
+        work = [(number, 0)]
+        while work:
+            node, position = work.pop()
+            if position == 0:
+                order[node] = low[node] = len(order)
+                stack.append(node)
+                on_stack.add(node)
+            successors = self._silent[node]
+            while position < len(successors):
+                successor = successors[position]
+                position += 1
+                if self._closures[successor]:
+                    continue
+                if successor not in order:
+                    work.append((node, position))
+                    work.append((successor, 0))
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], order[successor])
+            else:
+                if low[node] == order[node]:
+                    members = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        members.append(member)
+                        if member == node:
+                            break
+                    bits = 0
+                    for member in members:
+                        bits |= 1 << member
+                    for member in members:
+                        for successor in self._silent[member]:
+                            bits |= self._closures[successor]
+                    for member in members:
+                        self._closures[member] = bits
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+        return self._closures[number]
+
+    def after_sequence(self, number: int, sequence: Sequence) -> int:
         """The states reachable by silent steps, then each operation of ``sequence`` (a visible
         step of that instance and trigger, any outcome) followed by silent steps."""
-        key = (state, sequence)
+        key = (number, sequence)
         cached = self._sequences.get(key)
         if cached is not None:
             return cached
-        current = self.silent_closure(state)
+        current = self.closure(number)
         for instance_index, trigger in sequence:
-            reached: dict[Configuration, None] = {}
-            for source in current:
-                for step in self.steps(source):
-                    if (step.visible and step.instance == instance_index and step.trigger == trigger
-                            and step.target not in reached):
-                        # A state already reached brings its whole closure along (closures
-                        # are transitive), so only new targets are expanded.
-                        for target in self.silent_closure(step.target):
-                            reached.setdefault(target)
-            current = tuple(reached)
+            labels = self._operation_labels.get((instance_index, trigger), frozenset())
+            reached = 0
+            for source in _members(current):
+                if self._steps[source] is not None:
+                    targets = [step.target_number for step in self._steps[source]
+                               if step.visible and step.instance == instance_index and step.trigger == trigger]
+                else:
+                    targets = [target for label, target in self._successors[source] if label in labels]
+                for target in targets:
+                    reached |= self.closure(target)
+            current = reached
         self._sequences[key] = current
         return current
 
-    def path(self, source: Configuration, sequence: Sequence,
+    def satisfying(self, key: tuple, checks: tuple[tuple[int, frozenset[int]], ...]) -> int:
+        """The reachable states in which every instance j of ``checks`` is in one of its
+        allowed configurations; ``key`` names ``checks`` for the memo."""
+        cached = self._satisfying.get(key)
+        if cached is not None:
+            return cached
+        self._build()
+        bits = (1 << len(self.states)) - 1
+        for j, allowed in checks:
+            column = 0
+            for config in allowed:
+                column |= self._with_config[j][config]
+            bits &= column
+        self._satisfying[key] = bits
+        return bits
+
+    def nearest(self, number: int, key: tuple, checks) -> int | None:
+        """The first state, breadth first over every step (operations included), from state
+        ``number`` that satisfies ``checks``; None when no reachable state does."""
+        memo = (number, key)
+        if memo in self._nearest:
+            return self._nearest[memo]
+        wanted = self.satisfying(key, checks)
+        found = None
+        if wanted:
+            seen = {number}
+            frontier = [number]
+            while frontier and found is None:
+                for state in frontier:
+                    if wanted >> state & 1:
+                        found = state
+                        break
+                else:
+                    following = []
+                    for state in frontier:
+                        for step in self.steps_at(state):
+                            if step.target_number not in seen:
+                                seen.add(step.target_number)
+                                following.append(step.target_number)
+                    frontier = following
+        self._nearest[memo] = found
+        return found
+
+    # -- paths for witnesses -----------------------------------------------------------------
+
+    def path(self, source: Configuration, sequence: Sequence | None,
              target: Configuration) -> tuple[list[Configuration], list[int]]:
         """A shortest path from ``source`` to ``target`` of the shape ``after_sequence``
-        allows: (states, labels), the states including both ends."""
+        allows, or of any steps when ``sequence`` is ``RESYNCHRONISED``: (states, labels),
+        the states including both ends."""
+        any_steps = sequence == RESYNCHRONISED
+        sequence = () if any_steps else sequence
         goal = (target, len(sequence))
         start = (source, 0)
         parent: dict[tuple[Configuration, int], tuple[tuple[Configuration, int], int] | None] = {start: None}
@@ -162,7 +352,7 @@ class _Side:
             node = queue.popleft()
             state, done = node
             for step in self.steps(state):
-                if not step.visible:
+                if any_steps or not step.visible:
                     successor = (step.target, done)
                 elif done < len(sequence) and (step.instance, step.trigger) == sequence[done]:
                     successor = (step.target, done + 1)
@@ -242,6 +432,8 @@ class Pairing:
     images: list[list[frozenset[int]]]
     preimages: list[list[frozenset[int]]]
 
+    # "scomo"/"tr069" -> the explicit engine's exploration of that system, when one was made
+    explorations: dict[str, Exploration] = field(default_factory=dict, repr=False)
     _sides: dict[str, _Side] = field(default_factory=dict, repr=False)
 
     def related(self, scomo_state: Configuration, tr069_state: Configuration) -> bool:
@@ -252,13 +444,15 @@ class Pairing:
     def side(self, name: str) -> _Side:
         """The memoised steps and closures of "scomo" or "tr069", shared by both directions."""
         if name not in self._sides:
-            self._sides[name] = _Side(self.scomo if name == "scomo" else self.tr069)
+            self._sides[name] = _Side(self.scomo if name == "scomo" else self.tr069, self.explorations.get(name))
         return self._sides[name]
 
 
 def build_pairing(mapping: Mapping, k: int = 1, n: int = 1,
-                  systems: tuple[System, System] | None = None) -> Pairing:
-    """Build (or take) both systems and tabulate R0 for every instance pair."""
+                  systems: tuple[System, System] | None = None,
+                  explorations: tuple[Exploration | None, Exploration | None] = (None, None)) -> Pairing:
+    """Build (or take) both systems and tabulate R0 for every instance pair. ``explorations``
+    are the explicit engine's of the two given systems, if it has made them."""
     scomo, tr069 = systems if systems is not None else build_systems(mapping, k=k, n=n)
     instance_pairs = pair_instances(mapping, scomo, tr069)
     images, preimages = [], []
@@ -284,8 +478,10 @@ def build_pairing(mapping: Mapping, k: int = 1, n: int = 1,
                 inverse[partner_config].add(config)
         images.append(table)
         preimages.append([frozenset(allowed) for allowed in inverse])
+    known = {name: exploration for name, exploration in zip(("scomo", "tr069"), explorations)
+             if exploration is not None}
     return Pairing(mapping=mapping, scomo=scomo, tr069=tr069, instance_pairs=instance_pairs,
-                   images=images, preimages=preimages)
+                   images=images, preimages=preimages, explorations=known)
 
 
 @dataclass(frozen=True)
@@ -312,6 +508,16 @@ class Mismatch:
     offending_step: WitnessStep | None
     no_correspondent: tuple[str, ...] = ()  # "instance=State" of the target without any image
     candidates: int = 0  # corresponding pairs the step could reach, none left in the relation
+    # the moves, numbered as the witness entries, in which the following side could not answer
+    # the step and was resynchronised (see RESYNCHRONISED)
+    resynchronised: tuple[int, ...] = ()
+    # for a step with no candidate: "instance=State" of each paired instance whose own state
+    # in the step's target no answer of the following side corresponds to (none, when each
+    # alone could correspond but not all together)
+    culprits: tuple[str, ...] = ()
+    # for a silent step of an instance in a transient state: the operation it is carrying out
+    # (the last it took in the witness), whose completion the step is
+    in_progress: str | None = None
 
     @property
     def depth(self) -> int:
@@ -329,7 +535,9 @@ class Disagreement:
     depth: int
     simulated_state: dict[str, str]
     following_state: dict[str, str]
-    moves: tuple[tuple[str, tuple[str, ...]], ...]
+    # per move: the simulated step, the operations the following side requested to answer it
+    # (for a resynchronising move, the operations on its path), and whether it resynchronised
+    moves: tuple[tuple[str, tuple[str, ...], bool], ...]
     offending: tuple[str, ...]  # the pair's offending steps with their reasons, "dp1.Remove (cannot-follow)"
     mismatch: str  # the id of the reported mismatch its offending step is filed under
 
@@ -365,6 +573,10 @@ class Correspondence:
     exercised_operations: tuple[str, ...] = ()  # SCOMO operations the game tried to match or follow
     exercised_states: tuple[str, ...] = ()  # SCOMO states occurring in a pair of the game
     disagreements: tuple[Disagreement, ...] = ()  # every pair of the game outside the relation
+    # (target of the step, following state, state resynchronised to): each resynchronising
+    # move of the game, and the following side's path of it, state by state
+    resynchronisations: tuple[tuple[Configuration, Configuration, Configuration], ...] = field(default=(), repr=False)
+    resynchronisation_paths: tuple[tuple[Configuration, ...], ...] = field(default=(), repr=False)
 
     @property
     def operations_in_mismatches(self) -> dict[str, bool]:
@@ -386,6 +598,7 @@ class _StepRecord:
     step: Step
     sequences: tuple[Sequence, ...] | None  # None: a visible step with no counterpart
     candidates: tuple[int, ...]  # game pairs it can move to
+    resynchronised: int | None = None  # the game pair it resynchronised to, having no candidate
 
 
 class _Direction:
@@ -410,6 +623,10 @@ class _Direction:
 
     def related(self, state: Configuration, partner: Configuration) -> bool:
         return all(partner[j] in table[state[i]] for i, j, table in self.constraints)
+
+    def key(self, state: Configuration) -> tuple[int, ...]:
+        """The configurations of the paired simulated instances: all that ``checks`` reads."""
+        return tuple(state[i] for i, _, _ in self.constraints)
 
     def checks(self, state: Configuration) -> tuple[tuple[int, frozenset[int]], ...]:
         """(simulating instance, configurations allowed there) for every instance pair:
@@ -468,14 +685,30 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
         _add_coverage(result, game, [(mismatch.id, None, initial_state, initial_partner)])
         return result
 
-    # 1. The game graph, breadth first from the initial pair.
+    # 1. The game graph, breadth first from the initial pair. A step that has no candidate
+    #    is a root cause of mismatch; the game then goes on from the nearest state of the
+    #    following side corresponding to the step's target (reached by any steps), so that
+    #    what happens after a mismatch is explored too. Such a pair is no candidate: it never
+    #    keeps the step's pair in the relation.
     pairs: list[tuple[Configuration, Configuration]] = [(initial_state, initial_partner)]
     index = {pairs[0]: 0}
-    parent: list[tuple[int, Step, Sequence] | None] = [None]
+    parent: list[tuple[int, Step, Sequence | None] | None] = [None]
     records: list[list[_StepRecord]] = []
+    resynchronisations: dict[tuple[Configuration, Configuration, Configuration], None] = {}
+
+    def add_pair(pair, origin) -> int:
+        pair_index = index.get(pair)
+        if pair_index is None:
+            pair_index = len(pairs)
+            index[pair] = pair_index
+            pairs.append(pair)
+            parent.append(origin)
+        return pair_index
+
     current = 0
     while current < len(pairs):
         state, partner = pairs[current]
+        partner_number = simulating.number(partner)
         own_records = []
         for step in simulated.steps(state):
             if step.visible:
@@ -484,21 +717,23 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
             else:
                 sequences = ((),)
                 options = sequences
-            candidates: dict[int, None] = {}
+            key = game.key(step.target)
             checks = game.checks(step.target)
+            allowed = simulating.satisfying(key, checks)
+            candidates: dict[int, None] = {}
             for sequence in options:
-                for reached in simulating.after_sequence(partner, sequence):
-                    if not all(reached[j] in allowed for j, allowed in checks):
-                        continue
-                    pair = (step.target, reached)
-                    pair_index = index.get(pair)
-                    if pair_index is None:
-                        pair_index = len(pairs)
-                        index[pair] = pair_index
-                        pairs.append(pair)
-                        parent.append((current, step, sequence))
+                for reached in _members(simulating.after_sequence(partner_number, sequence) & allowed):
+                    pair_index = add_pair((step.target, simulating.states[reached]), (current, step, sequence))
                     candidates.setdefault(pair_index)
-            own_records.append(_StepRecord(step=step, sequences=sequences, candidates=tuple(candidates)))
+            resynchronised = None
+            if not candidates:
+                reached = simulating.nearest(partner_number, key, checks)
+                if reached is not None:
+                    target = simulating.states[reached]
+                    resynchronised = add_pair((step.target, target), (current, step, RESYNCHRONISED))
+                    resynchronisations.setdefault((step.target, partner, target))
+            own_records.append(_StepRecord(step=step, sequences=sequences, candidates=tuple(candidates),
+                                           resynchronised=resynchronised))
         records.append(own_records)
         current += 1
 
@@ -580,7 +815,11 @@ def simulation(mapping: Mapping, direction: str = SCOMO_BY_TR069, k: int = 1, n:
                             seconds=time.perf_counter() - started, offending_steps=len(occurrences),
                             relation=relation, game=frozenset(pairs),
                             deletion_order=tuple(pairs[i] for i in order),
-                            disagreements=_disagreements(game, pairs, parent, occurrences, identifiers))
+                            disagreements=_disagreements(game, pairs, parent, occurrences, identifiers),
+                            resynchronisations=tuple(resynchronisations),
+                            resynchronisation_paths=tuple(
+                                tuple(simulating.path(partner, RESYNCHRONISED, target)[0])
+                                for _, partner, target in resynchronisations))
     _add_coverage(result, game, involved, pairs, records)
     log.info("%s on %s: %s; relation %d of %d game pairs, %d mismatches (%d offending steps), %.3f s",
              direction, pairing.mapping.id, "holds" if result.holds else "does not hold",
@@ -600,8 +839,14 @@ def _disagreements(game: _Direction, pairs, parent, occurrences, identifiers) ->
         at = pair_index
         while parent[at] is not None:
             previous, step, sequence = parent[at]
-            requested = tuple(f"{following.instances[instance].name}.{trigger}" for instance, trigger in sequence)
-            moves.append((simulated.labels[step.label], requested))
+            resynchronised = sequence == RESYNCHRONISED
+            if resynchronised:
+                states, labels = game.simulating.path(pairs[previous][1], sequence, pairs[at][1])
+                requested = tuple(following.labels[label] for label, before in zip(labels, states)
+                                  if _is_operation(following, before, label))
+            else:
+                requested = tuple(f"{following.instances[instance].name}.{trigger}" for instance, trigger in sequence)
+            moves.append((simulated.labels[step.label], requested, resynchronised))
             at = previous
         state, partner = pairs[pair_index]
         entries = by_pair[pair_index]
@@ -611,6 +856,12 @@ def _disagreements(game: _Direction, pairs, parent, occurrences, identifiers) ->
             offending=tuple(f"{simulated.labels[record.step.label]} ({reason})" for record, reason, _ in entries),
             mismatch=identifiers[entries[0][2]]))
     return tuple(found)
+
+
+def _is_operation(system: System, state: Configuration, label: int) -> bool:
+    """Whether the step ``label`` from ``state`` is led by an operation."""
+    parts = system.step_parts(state, label)
+    return bool(parts) and parts[0][1].kind == "operation"
 
 
 def _merge(steps: list[WitnessStep], before: dict[str, str]) -> WitnessStep:
@@ -638,7 +889,10 @@ def _witnesses(game: _Direction, pairs, parent, pair_index: int):
     initial_state, initial_partner = pairs[0]
     own_states, own_labels = [initial_state], []
     other_states, other_labels, segments = [initial_partner], [], []
-    for previous, reached, step, sequence in chain:
+    resynchronised = []
+    for move, (previous, reached, step, sequence) in enumerate(chain, start=1):
+        if sequence == RESYNCHRONISED:
+            resynchronised.append(move)
         own_states.append(pairs[reached][0])
         own_labels.append(step.label)
         states, labels = game.simulating.path(pairs[previous][1], sequence, pairs[reached][1])
@@ -652,7 +906,39 @@ def _witnesses(game: _Direction, pairs, parent, pair_index: int):
     for length in segments:
         merged.append(_merge(path[position:position + length], merged[-1].state))
         position += length
-    return tuple(simulated_witness), tuple(merged), tuple(path)
+    return tuple(simulated_witness), tuple(merged), tuple(path), tuple(resynchronised), [c[2] for c in chain]
+
+
+def _culprits(game: _Direction, state: Configuration, partner: Configuration, record: _StepRecord,
+              missing: tuple[int, ...]) -> tuple[int, ...]:
+    """The paired simulated instances to blame for a step that has no candidate (see
+    ``Mismatch.culprits``): those without an image, else those no answer corresponds to (none
+    when each alone could correspond, but not all together)."""
+    if missing or record.candidates or (record.step.visible and record.sequences is None):
+        return missing  # an unmapped operation is to blame itself, not a state
+    following = game.simulating
+    step = record.step
+    number = following.number(partner)
+    answers = 0
+    for sequence in record.sequences or ():
+        answers |= following.after_sequence(number, sequence)
+    return tuple(i for i, j, table in game.constraints
+                 if not answers & following.satisfying(("alone", j, table[step.target[i]]),
+                                                       ((j, table[step.target[i]]),)))
+
+
+def _in_progress(system: System, state: Configuration, step: Step, before: list[Step]) -> str | None:
+    """For a silent step whose leader is in a transient state: the operation that instance is
+    carrying out, the last one it took in the witness (``before``); otherwise None."""
+    if step.visible:
+        return None
+    local = system.instances[step.instance].local
+    if local.machine.state(local.state_of(state[step.instance])).kind != "transient":
+        return None
+    for earlier in reversed(before):
+        if earlier.instance == step.instance and earlier.visible:
+            return earlier.trigger
+    return None
 
 
 def _mismatch(game: _Direction, mismatch_id: str, reason: str, pairs, parent, pair_index: int,
@@ -660,7 +946,7 @@ def _mismatch(game: _Direction, mismatch_id: str, reason: str, pairs, parent, pa
     simulated = game.simulated.system
     state, partner = pairs[pair_index]
     step = record.step
-    own, merged, path = _witnesses(game, pairs, parent, pair_index)
+    own, merged, path, resynchronised, steps = _witnesses(game, pairs, parent, pair_index)
     return Mismatch(
         id=mismatch_id, direction=game.direction, reason=reason, label=simulated.labels[step.label],
         instance=simulated.instances[step.instance].name, trigger=step.trigger,
@@ -668,7 +954,9 @@ def _mismatch(game: _Direction, mismatch_id: str, reason: str, pairs, parent, pa
         simulated_witness=own, simulating_witness=merged, simulating_path=path,
         offending_step=witness_steps(simulated, [state, step.target], [step.label])[1],
         no_correspondent=_state_names(simulated, step.target, missing),
-        candidates=len(record.candidates),
+        candidates=len(record.candidates), resynchronised=resynchronised,
+        culprits=_state_names(simulated, step.target, _culprits(game, state, partner, record, missing)),
+        in_progress=_in_progress(simulated, state, step, steps),
     )
 
 
@@ -761,10 +1049,98 @@ def _add_coverage(result: Correspondence, game: _Direction, involved, pairs=(), 
     result.exercised_operations = tuple(name for name in operations if name in exercised_operations)
 
 
-def correspondences(mapping: Mapping, k: int = 1, n: int = 1) -> dict[str, Correspondence]:
-    """Both directions, on systems of n units with k children each (k = m)."""
-    pairing = build_pairing(mapping, k=k, n=n)
+def correspondences(mapping: Mapping, k: int = 1, n: int = 1, analyses=None) -> dict[str, Correspondence]:
+    """Both directions, on systems of n units with k children each (k = m). ``analyses``, the
+    (SCOMO, TR-069) ``SystemAnalysis`` of those systems, lends their explorations."""
+    if analyses is not None:
+        pairing = build_pairing(mapping, systems=tuple(analysis.system for analysis in analyses),
+                                explorations=tuple(analysis.exploration for analysis in analyses))
+    else:
+        pairing = build_pairing(mapping, k=k, n=n)
     return {direction: simulation(mapping, direction, pairing=pairing) for direction in DIRECTIONS}
+
+
+@dataclass(frozen=True)
+class FollowedWitness:
+    """A behaviour of one side with the other side's answer to each of its moves, as the game
+    would answer it: a candidate if there is one (the first), else resynchronised, else none
+    (the following side stays where it is: the move is *unanswered*).
+
+    It shows, side by side, a witness that comes from one side alone (the shortest way to a
+    state or an operation without counterpart). Its entries are shaped like a ``Mismatch``'s.
+    """
+
+    id: str
+    direction: str
+    reason: str  # what the witness shows, e.g. the verdict's category
+    conclusion: str  # a sentence on its last state or step
+    simulated_witness: tuple[WitnessStep, ...]
+    simulating_witness: tuple[WitnessStep, ...]
+    simulating_path: tuple[WitnessStep, ...]
+    resynchronised: tuple[int, ...] = ()
+    unanswered: tuple[int, ...] = ()
+    # per move: the operations (labels) the following side took in it
+    operations: tuple[tuple[str, ...], ...] = ()
+    offending_step: WitnessStep | None = None
+    no_correspondent: tuple[str, ...] = ()
+
+    @property
+    def depth(self) -> int:
+        return len(self.simulated_witness) - 1
+
+
+def follow(pairing: Pairing, direction: str, witness: list[WitnessStep], witness_id: str, reason: str,
+           conclusion: str) -> FollowedWitness:
+    """``witness``, a behaviour of the simulated side of ``direction`` from its initial state,
+    with the following side's answer to each move (see ``FollowedWitness``)."""
+    game = _Direction(direction, pairing)
+    simulated, following = game.simulated, game.simulating
+    states = [simulated.system.state_described(step.state) for step in witness]
+    if states[0] != simulated.system.initial:
+        raise ValueError(f"{witness_id}: a followed witness starts in the initial state")
+    own_labels, other_states, other_labels, segments = [], [following.system.initial], [], []
+    resynchronised, unanswered, operations = [], [], []
+    for move, (before, after, step_entry) in enumerate(zip(states, states[1:], witness[1:]), start=1):
+        label = simulated.system.labels.index(step_entry.event)
+        step = next(step for step in simulated.steps(before) if step.label == label and step.target == after)
+        own_labels.append(label)
+        partner = other_states[-1]
+        number = following.number(partner)
+        options = (game.sequences(step) or ()) if step.visible else ((),)
+        allowed = following.satisfying(game.key(after), game.checks(after))
+        how = None
+        for sequence in options:
+            reached = following.after_sequence(number, sequence) & allowed
+            if reached:
+                how, target = sequence, following.states[next(_members(reached))]
+                break
+        if how is None:
+            reached = following.nearest(number, game.key(after), game.checks(after))
+            if reached is not None:
+                how, target = RESYNCHRONISED, following.states[reached]
+                resynchronised.append(move)
+            else:
+                unanswered.append(move)
+        if how is None:
+            path_states, path_labels = [partner], []
+        else:
+            path_states, path_labels = following.path(partner, how, target)
+        other_states.extend(path_states[1:])
+        other_labels.extend(path_labels)
+        segments.append(len(path_labels))
+        operations.append(tuple(following.system.labels[label] for label, before in zip(path_labels, path_states)
+                                if _is_operation(following.system, before, label)))
+    own = tuple(witness_steps(simulated.system, states, own_labels))
+    path = witness_steps(following.system, other_states, other_labels)
+    merged = [path[0]]
+    position = 1
+    for length in segments:
+        merged.append(_merge(path[position:position + length], merged[-1].state))
+        position += length
+    return FollowedWitness(id=witness_id, direction=direction, reason=reason, conclusion=conclusion,
+                           simulated_witness=own, simulating_witness=tuple(merged), simulating_path=tuple(path),
+                           resynchronised=tuple(resynchronised), unanswered=tuple(unanswered),
+                           operations=tuple(operations))
 
 
 def is_bisimulation(results: dict[str, Correspondence]) -> bool:

@@ -90,13 +90,16 @@ FAULTS = (
     "unjustified",               # a deletion that no step justifies (see the module text)
     "disagreement-not-outside",  # a reported disagreement in R or outside the game
     "outside-not-disagreement",  # a game pair outside R that is not a reported disagreement
+    "resynchronised-outside-r0",  # a resynchronisation to a state that does not correspond
+    "resynchronised-unreached",  # a resynchronisation to a state its path does not reach
 )
 # What the one query over the game's fixed point finds (``_Program.build``): the offending
 # steps of R, those of the probes, into R and into R0, the probes in R, then the faults.
 FINDINGS = ("offending", "offending-probe", "offending-probe0", "probe-in-r", *FAULTS)
 GAME_FAULTS = FAULTS[:2]
 LARGEST_FAULTS = FAULTS[2:7]
-DISAGREEMENT_FAULTS = FAULTS[7:]
+DISAGREEMENT_FAULTS = FAULTS[7:9]
+RESYNCHRONISATION_FAULTS = FAULTS[9:]
 
 
 @dataclass
@@ -132,6 +135,7 @@ class Z3SimulationCheck:
     game_pairs: int = 0
     relation_is_largest: bool = True
     disagreements_agree: bool = True
+    resynchronisations_valid: bool = True
     discrepancies: list[str] = field(default_factory=list)
 
     @property
@@ -148,6 +152,7 @@ class Z3SimulationCheck:
             (self.game_agrees, "the game differs"),
             (self.relation_is_largest, "R is not certified the largest simulation"),
             (self.disagreements_agree, "the disagreements are not the game pairs outside R"),
+            (self.resynchronisations_valid, "a resynchronisation is not a path to a corresponding state"),
         ) if not ok]
         if self.unconfirmed_mismatches:
             failed.append(f"unconfirmed mismatches {self.unconfirmed_mismatches}")
@@ -167,12 +172,6 @@ class _Side:
         # Every configuration of every instance, as a Z3 value and as ``describe`` writes it.
         self._values = [[z3.BitVecVal(config, sort) for config in range(len(instance.local.configs))]
                         for instance, sort in zip(system.instances, self.sorts)]
-        self._configs: list[dict[str, list[int]]] = []
-        for instance in system.instances:
-            by_text: dict[str, list[int]] = {}
-            for config in range(len(instance.local.configs)):
-                by_text.setdefault(instance.local.describe(config), []).append(config)
-            self._configs.append(by_text)
 
     def value(self, instance: int, config: int) -> z3.BitVecRef:
         return self._values[instance][config]
@@ -182,14 +181,10 @@ class _Side:
 
     def decode(self, described: dict[str, str]) -> tuple[int, ...]:
         """The state tuple whose ``System.describe`` is ``described``."""
-        state = []
-        for instance, by_text in zip(self.system.instances, self._configs):
-            text = described[instance.name]
-            matches = by_text.get(text, [])
-            if len(matches) != 1:
-                raise InternalError(f"cannot read {instance.name}={text!r} as one configuration")
-            state.append(matches[0])
-        return tuple(state)
+        try:
+            return self.system.state_described(described)
+        except ValueError as error:
+            raise InternalError(f"cannot read a reported state: {error}") from None
 
 
 class _Program:
@@ -315,9 +310,11 @@ class _Program:
 
     # -- the program -------------------------------------------------------------------------
 
-    def build(self, relation, probes, game=(), deletion_order=(), reported=()) -> None:
+    def build(self, relation, probes, game=(), deletion_order=(), reported=(), resynchronisations=(),
+              resynchronisation_paths=()) -> None:
         """The program over the claims under test: the relation R, the probed pairs, the
-        explicit engine's game, its order of deletion and its reported disagreements."""
+        explicit engine's game, its order of deletion, its reported disagreements, and its
+        resynchronisations with the following side's path of each."""
         A, B = self.A, self.B
         fp = self.fp
         s, s2 = self.variables("s", A), self.variables("s2", A)
@@ -350,14 +347,19 @@ class _Program:
         # pair (its rules are in the loop over step classes below).
         self.Game = self.relation("Game", *A.sorts, *B.sorts)
 
-        # Judged(s, t): the pairs whose steps are looked at: those of R, the probes, the game
-        # and the deleted pairs (which should all be game pairs, but are claims under test).
-        # Their simulated states are the sources of steps, their simulating states the roots
-        # of walks. Game is recursive through them, its walks and its weak matches; all
-        # positively, so the program stays stratified.
+        # Judged(s, t): the pairs whose steps are looked at: those of R, the probes, the
+        # explicit game and the deleted pairs (claims under test). Their simulated states are
+        # the sources of steps, their simulating states the roots of walks. Game is derived
+        # from the judged pairs' candidates, not judged itself: a pair of Z3's game that the
+        # explicit one lacks is a fault at once (game-not-explicit), and whether a step has a
+        # candidate at all, which a resynchronisation needs negated, stays below Game in the
+        # strata.
         judged = self.relation("Judged", *A.sorts, *B.sorts)
-        for source in (self.R(*s, *t), self.Probe(*s, *t), self.Game(*s, *t), deleted_pair(*s, *t)):
+        for source in (self.R(*s, *t), self.Probe(*s, *t), explicit_game(*s, *t), deleted_pair(*s, *t)):
             fp.rule(judged(*s, *t), [source])
+        resynchronised = self.relation("Resynchronised", *A.sorts, *B.sorts, *B.sorts)
+        for target, partner, reached in sorted(resynchronisations):
+            _ground_fact(fp, resynchronised, *A.values(target), *B.values(partner), *B.values(reached))
         src_a = self.relation("SrcA", *A.sorts)
         fp.rule(src_a(*s), [judged(*s, *t)])
         steps_a = self.step_relations(A, src_a, "A")
@@ -421,11 +423,17 @@ class _Program:
             fp.rule(pending(*s2, *u), [reach(*s2, *t, *u)])
             candidate = self.relation("Candidate", *A.sorts, *B.sorts, *B.sorts)
             fp.rule(candidate(*s2, *t, *u), [reach(*s2, *t, *u), corresponding(*s2, *u)])
+            matched0 = self.relation("Matched0", *A.sorts, *B.sorts)
+            fp.rule(matched0(*s2, *t), [candidate(*s2, *t, *u)])
 
-            # A move of the game: from a game pair, a step of class c and any candidate.
+            # A move of the game: from a game pair, a step of class c and any candidate; or,
+            # for a step with no candidate at all, the claimed resynchronisation.
             game_moves = self.relation("GameMoves", *A.sorts, *B.sorts, *A.sorts)
             fp.rule(game_moves(*s, *t, *s2), [self.Game(*s, *t), moves(*s, *t, *s2)])
             fp.rule(self.Game(*s2, *u), [game_moves(*s, *t, *s2), candidate(*s2, *t, *u)])
+            unanswered = self.relation("Unanswered", *A.sorts, *B.sorts)
+            fp.rule(unanswered(*s2, *t), [game_moves(*s, *t, *s2), z3.Not(matched0(*s2, *t))])
+            fp.rule(self.Game(*s2, *u), [unanswered(*s2, *t), resynchronised(*s2, *t, *u)])
 
             # The deletion of (s, t) at rank q is justified by a step of class c when none of
             # its candidates survives until rank q: every one is deleted, at a rank below q.
@@ -444,9 +452,7 @@ class _Program:
             fp.rule(self.Offending(*s, *t, *s2, c), [self.R(*s, *t), step(*s, *s2), z3.Not(matched(*s2, *t))])
             fp.rule(self.OffendingProbe(*s, *t, *s2, c),
                     [self.Probe(*s, *t), step(*s, *s2), z3.Not(matched(*s2, *t))])
-            # The same against R0: is there any candidate at all?
-            matched0 = self.relation("Matched0", *A.sorts, *B.sorts)
-            fp.rule(matched0(*s2, *t), [candidate(*s2, *t, *u)])
+            # The same against R0 (is there any candidate at all?), with Matched0 above.
             fp.rule(self.OffendingProbe0(*s, *t, *s2, c),
                     [self.Probe(*s, *t), step(*s, *s2), z3.Not(matched0(*s2, *t))])
 
@@ -467,6 +473,31 @@ class _Program:
         # The game starts at the initial pair, if it corresponds.
         fp.rule(self.Game(*s, *t), [self.InitialInR0(*s, *t)])
 
+        # Each resynchronisation reaches a corresponding state: the state it names is in R0
+        # with the step's target, and the following side's path, every edge of which must be
+        # one of its steps (``PathNotAStep``, asked apart), leads there from where it was.
+        resynchronised_pair = self.relation("ResynchronisedPair", *A.sorts, *B.sorts)
+        fp.rule(resynchronised_pair(*s2, *u), [resynchronised(*s2, *t, *u)])
+        resynchronised_in_r0 = self.corresponding(resynchronised_pair)
+        path_edge = self.relation("PathEdge", *B.sorts, *B.sorts)
+        for path in resynchronisation_paths:
+            for before, after in zip(path, path[1:]):
+                _ground_fact(fp, path_edge, *B.values(before), *B.values(after))
+        path_source = self.relation("PathSource", *B.sorts)
+        fp.rule(path_source(*v), [path_edge(*v, *w)])
+        any_step = self.relation("AnyStep", *B.sorts, *B.sorts)
+        for relation in self.step_relations(B, path_source, "P").values():
+            fp.rule(any_step(*v, *w), [relation(*v, *w)])
+        self.PathNotAStep = self.relation("PathNotAStep", *B.sorts, *B.sorts)
+        fp.rule(self.PathNotAStep(*v, *w), [path_edge(*v, *w), z3.Not(any_step(*v, *w))])
+        path_root = self.relation("PathRoot", *B.sorts)
+        fp.rule(path_root(*t), [resynchronised(*s2, *t, *u)])
+        path_reach = self.relation("PathReach", *B.sorts, *B.sorts)
+        fp.rule(path_reach(*r, *r), [path_root(*r)])
+        fp.rule(path_reach(*r, *w), [path_reach(*r, *v), path_edge(*v, *w)])
+        unreached = self.relation("Unreached", *A.sorts, *B.sorts)
+        fp.rule(unreached(*s2, *u), [resynchronised(*s2, *t, *u), z3.Not(path_reach(*t, *u))])
+
         # The faults (``FAULTS``): pairs that contradict a claim, one rule body or two each.
         game_pair, in_r = self.Game(*s, *t), self.R(*s, *t)
         bodies = {
@@ -480,6 +511,8 @@ class _Program:
             "disagreement-not-outside": [[reported_pair(*s, *t), in_r],
                                          [reported_pair(*s, *t), z3.Not(game_pair)]],
             "outside-not-disagreement": [[game_pair, z3.Not(in_r), z3.Not(reported_pair(*s, *t))]],
+            "resynchronised-outside-r0": [[resynchronised_pair(*s, *t), z3.Not(resynchronised_in_r0(*s, *t))]],
+            "resynchronised-unreached": [[unreached(*s, *t)]],
         }
         assert tuple(bodies) == FAULTS
 
@@ -658,7 +691,9 @@ def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspon
         probes[mismatch.id] = (state, partner, A.decode(mismatch.offending_step.state))
     reported = {(A.decode(item.simulated_state), B.decode(item.following_state)) for item in result.disagreements}
     program.build(result.relation, {(state, partner) for state, partner, _ in probes.values()},
-                  game=result.game, deletion_order=result.deletion_order, reported=reported)
+                  game=result.game, deletion_order=result.deletion_order, reported=reported,
+                  resynchronisations=result.resynchronisations,
+                  resynchronisation_paths=result.resynchronisation_paths)
     what = f"{direction} on {mapping.id}"
 
     # Everything that depends on the game, in one query (see ``FINDINGS``); its rows by kind,
@@ -669,6 +704,7 @@ def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspon
         for name in (FINDINGS if 0 not in row else [FINDINGS[row[0]]]):
             found[name].append(rest)
     in_r0 = not program.ask(program.NotR0, f"R within R0 ({what})")
+    paths_are_steps = not program.ask(program.PathNotAStep, f"resynchronisation paths ({what})")
     initial_in_r = program.ask(program.InitialInR, f"initial pair in R ({what})")
 
     is_simulation = not found["offending"]
@@ -708,7 +744,10 @@ def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspon
         relation_in_r0=in_r0, offending=offending, queries=program.queries,
         game_agrees=game_agrees, game_pairs=len(result.game) if game_agrees else 0,
         relation_is_largest=not set(failed) & set(LARGEST_FAULTS),
-        disagreements_agree=disagreements_agree, discrepancies=discrepancies)
+        disagreements_agree=disagreements_agree,
+        resynchronisations_valid=paths_are_steps and not set(failed) & set(RESYNCHRONISATION_FAULTS),
+        discrepancies=discrepancies + ([] if paths_are_steps else ["a resynchronisation path takes a step "
+                                                                   "the following side does not have"]))
     log.info("%s: %s; R %s a simulation%s, game %s (%d pairs), %d of %d mismatches confirmed, "
              "%d queries, %.3f s", what, ENGINE, "is" if is_simulation else "is not",
              ", the largest" if check.relation_is_largest else ", not certified the largest",

@@ -295,6 +295,18 @@ class System:
     def describe(self, state: tuple[int, ...]) -> dict[str, str]:
         return {instance.name: instance.local.describe(config) for instance, config in zip(self.instances, state)}
 
+    def state_described(self, described: dict[str, str]) -> tuple[int, ...]:
+        """The state whose ``describe`` is ``described`` (a witness step's state)."""
+        state = []
+        for instance in self.instances:
+            local = instance.local
+            matches = [config for config in range(len(local.configs))
+                       if local.describe(config) == described[instance.name]]
+            if len(matches) != 1:
+                raise ValueError(f"{instance.name}={described[instance.name]!r} is not one configuration of {self.name}")
+            state.append(matches[0])
+        return tuple(state)
+
     def state_name(self, state: tuple[int, ...]) -> str:
         return ", ".join(f"{instance.name}={instance.local.state_of(config)}" for instance, config in zip(self.instances, state))
 
