@@ -497,3 +497,98 @@ def test_requested_state_writes_fault_on_a_disabled_execution_environment():
     for trigger in writes:
         assert guards.get(trigger), f"eu.{trigger} is not guarded on the Execution Environment"
         assert all(g.states and "Disabled" not in g.states for g in guards[trigger]), trigger
+
+
+# --- the TR-069 firmware image (tr-181-2-19-0-deviceinfo.xml, cwmp-1-2.xsd) ---------------------
+
+TR181_DEVINFO = "tr-181-2-19-0-deviceinfo.xml"
+FIRMWARE_IMAGE = "DeviceInfo.FirmwareImage.{i}."
+DEVICE_INFO = "DeviceInfo."
+
+
+def deviceinfo_file() -> str:
+    """The DeviceInfo data model; the shared snapshot lists it as a source (BBF-DEVINFO) but, as
+    of its README, does not carry a copy: skip with where to get it."""
+    if not (BBF_DIR / TR181_DEVINFO).is_file():
+        pytest.skip(f"reference file {BBF_DIR / TR181_DEVINFO} is absent: the shared snapshot does not carry the "
+                    f"DeviceInfo data model (BroadbandForum/cwmp-data-models, {TR181_DEVINFO}); put a copy there "
+                    "or set SWMC_SHARED_DIR to a directory holding reference/data/bbf/ with it")
+    return TR181_DEVINFO
+
+
+def test_firmware_image_status_equals_the_deviceinfo_enumeration():
+    """FirmwareImage.{i}.Status exactly as TR-181 2.19 enumerates it, Active (added in 2.14) included."""
+    published = enumerations(deviceinfo_file(), FIRMWARE_IMAGE, "Status")
+    assert len(published) == 1, f"{TR181_DEVINFO} enumerates {FIRMWARE_IMAGE}Status {len(published)} times: {published}"
+    assert model_values("tr069_firmware_image", "Status") == published[0]
+
+
+def test_firmware_image_parameters_the_model_keeps_are_the_data_models():
+    """Available is the instance's boolean parameter; BootFirmwareImage a reference to a row of the
+    FirmwareImage table (the model keeps whether it is this row), writable, ActiveFirmwareImage read-only."""
+    file = deviceinfo_file()
+    assert syntax_types(file, FIRMWARE_IMAGE, "Available") == {"boolean"}
+    assert set(observable_of("tr069_firmware_image", "Available").values) == {True, False}
+    access = {}
+    for obj in descendants(parse(file), "object"):
+        if _object_path(obj.get("name") or obj.get("base") or "") == DEVICE_INFO:
+            for param in children(obj, "parameter"):
+                if param.get("name") in ("BootFirmwareImage", "ActiveFirmwareImage"):
+                    access[param.get("name")] = param.get("access")
+                    assert syntax_types(file, DEVICE_INFO, param.get("name")) == {"string"}
+    assert access == {"BootFirmwareImage": "readWrite", "ActiveFirmwareImage": "readOnly"}
+    assert observable_of("tr069_firmware_image", "BootFirmwareImage").values == ("This", "Other")
+
+
+def test_firmware_transfer_fault_codes_are_transfer_complete_codes(schema):
+    """The codes the image's completions report are those a TransferComplete may carry; the code of
+    a rejected parameter write is a CPE fault code named as such."""
+    fault_code = schema.element_type("TransferCompleteFaultStruct", "FaultCode")
+    transfer_codes = schema.named_type("TransferCompleteCPEFaultCodeType")
+    values = observable_of("tr069_firmware_image", "FaultCode").values
+    assert 0 in values, "a successful transfer reports FaultCode 0"
+    for value in values:
+        assert fault_code.accepts(lexical(value)), f"FaultCode {value} is not allowed by TransferCompleteFaultStruct"
+        if value != 0:
+            assert transfer_codes.accepts(lexical(value)), f"FaultCode {value} is not in TransferCompleteCPEFaultCodeType"
+    cpe_codes = schema.named_type("CPEFaultCodeType")
+    documentation = " ".join(ET.tostring(schema.named["CPEFaultCodeType"], encoding="unicode").split())
+    for value in observable_of("tr069_firmware_image", "SetParameterValuesFault").values:
+        assert cpe_codes.accepts(lexical(value)) and f"{value} - Invalid parameter value" in documentation
+
+
+def _documentation(name: str) -> str:
+    return " ".join(ET.tostring(next(t for t in children(parse(CWMP_XSD), "simpleType") if t.get("name") == name),
+                                encoding="unicode").split())
+
+
+def test_firmware_requests_are_the_schemas_rpcs_with_the_firmware_file_type():
+    """Download, ScheduleDownload and the CPE's RequestDownload carry a DownloadFileType, whose
+    '1 Firmware Upgrade Image' the model's requests name; the ScheduleDownload's window can ask for
+    the user's confirmation; the Inform events of a transfer and a request exist."""
+    assert "1 Firmware Upgrade Image" in _documentation("DownloadFileType")
+    for rpc in ("Download", "ScheduleDownload", "RequestDownload"):
+        file_type = [e for e in _sequence_children(_top_element(rpc)) if e.get("name") == "FileType"]
+        assert [e.get("type") for e in file_type] == ["tns:DownloadFileType"], rpc
+    _top_element("Reboot")
+    assert "4 Confirmation Needed" in _documentation("TimeWindowModeValueType")
+    window = next(t for t in descendants(parse(CWMP_XSD), "complexType") if t.get("name") == "TimeWindowStruct")
+    assert {"WindowMode", "UserMessage"} <= {e.get("name") for e in descendants(window, "element")}
+    events = _documentation("EventCodeType")
+    for event in ("7 TRANSFER COMPLETE", "9 REQUEST DOWNLOAD", "10 AUTONOMOUS TRANSFER COMPLETE", "M Download", "1 BOOT"):
+        assert event in events, event
+    assert _sequence_children(_top_element("RequestDownloadResponse")) == []
+    machine = shipped_machines()["tr069_firmware_image"]
+    requests = dict(machine.requests)
+    assert requests["Download"].startswith("Download: FileType 1 Firmware Upgrade Image")
+    assert requests["ScheduleDownload"].startswith("ScheduleDownload: FileType 1 Firmware Upgrade Image")
+    assert "4 Confirmation Needed" in requests["ScheduleDownload"] and requests["Reboot"] == "Reboot"
+    for trigger, cited in (("Download", "cwmp-1-2.xsd Download"), ("ScheduleDownload", "cwmp-1-2.xsd ScheduleDownload"),
+                           ("request_download", "cwmp-1-2.xsd RequestDownload"),
+                           ("autonomous_download", "cwmp-1-2.xsd AutonomousTransferComplete")):
+        moves = _transitions("tr069_firmware_image", trigger)
+        assert moves and all(cited in " ".join(t.spec.split()) for t in moves), trigger
+    # The CPE asks, from every state it rests in; nothing changes on the device.
+    requests_sent = _transitions("tr069_firmware_image", "request_download")
+    assert all(t.kind == "autonomous" and t.dest == t.source for t in requests_sent)
+    assert {t.source for t in requests_sent} == {s.name for s in machine.states if s.kind == "stable"}

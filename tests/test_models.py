@@ -16,10 +16,12 @@ REPOSITORY = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 FOUR_MACHINES = {"scomo_delivery_package", "scomo_deployment_component", "tr069_deployment_unit", "tr069_execution_unit"}
 # Machines that the requirement properties need beyond the four: the CWMP request carrying
-# several operations, and the SCOMO 1.1 features of the requirement text.
-FEATURE_MACHINES = {"tr069_execution_environment", "tr069_change_du_state", "scomo11_client_request",
-                    "scomo11_list_entry", "scomo11_component_origin"}
-COMPOSITIONS = {"scomo_device[k=2,n=1]", "tr069_device[m=2,n=1]", "scomo11_device", "scomo11_lists_device"}
+# several operations, the TR-069 firmware image, and the SCOMO 1.1 features of the requirement text.
+FEATURE_MACHINES = {"tr069_execution_environment", "tr069_change_du_state", "tr069_firmware_image",
+                    "scomo11_client_request", "scomo11_list_entry", "scomo11_component_origin",
+                    "scomo11_firmware", "scomo11_user_confirmation"}
+SCOMO11_COMPOSITIONS = {"scomo11_device", "scomo11_lists_device", "scomo11_firmware_device", "scomo11_user_device"}
+COMPOSITIONS = {"scomo_device[k=2,n=1]", "tr069_device[m=2,n=1]"} | SCOMO11_COMPOSITIONS
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def test_the_four_machines_and_both_compositions_are_built_in(models):
     ids = {model.id for model in models}
     assert FOUR_MACHINES <= ids
     assert {"scomo_device", "tr069_device"} <= ids
-    assert FEATURE_MACHINES <= ids and {"scomo11_device", "scomo11_lists_device"} <= ids
+    assert FEATURE_MACHINES <= ids and SCOMO11_COMPOSITIONS <= ids
 
 
 def test_every_transition_cites_its_source(models):
@@ -106,7 +108,8 @@ def test_scomo11_features_rest_on_assumptions_taken_from_the_requirement_text(mo
     it is unconfirmed), and every one of its transitions relies on one of them."""
     machines = {machine.id: machine for model in models for machine in model.machines}
     scomo11 = [machine for machine_id, machine in sorted(machines.items()) if machine_id.startswith("scomo11_")]
-    assert {machine.id for machine in scomo11} == {"scomo11_client_request", "scomo11_list_entry", "scomo11_component_origin"}
+    assert {machine.id for machine in scomo11} == {"scomo11_client_request", "scomo11_list_entry", "scomo11_component_origin",
+                                                   "scomo11_firmware", "scomo11_user_confirmation"}
     for machine in scomo11:
         assert machine.assumptions, machine.id
         for assumption in machine.assumptions:
@@ -115,6 +118,40 @@ def test_scomo11_features_rest_on_assumptions_taken_from_the_requirement_text(mo
             assert "unconfirmed in any SCOMO technical specification read" in source, assumption.id
         for transition in machine.transitions:
             assert transition.assumptions, f"{machine.file}:{transition.line} {transition.trigger}"
+
+
+def test_scomo11_firmware_and_user_confirmation_say_they_are_unconfirmed_and_name_their_requirements(models):
+    """Whether SCOMO 1.1 carries firmware, and how it asks its user, no SCOMO text read says: the
+    firmware machine's assumptions name the firmware requirements (HLF-06, HLF-16), the user
+    confirmation's name HLF-14, and every one says it is unconfirmed."""
+    machines = {machine.id: machine for model in models for machine in model.machines}
+    for machine_id, requirements in (("scomo11_firmware", ("SCOMO1_1-HLF-06", "HLF-16")),
+                                     ("scomo11_user_confirmation", ("SCOMO1_1-HLF-14",))):
+        machine = machines[machine_id]
+        assert machine.standard == "OMA DM SCOMO 1.1 (requirement text only)"
+        for assumption in machine.assumptions:
+            source = " ".join(assumption.source.split())
+            assert "unconfirmed" in source and "taken from the SCOMO 1.1 requirement text" in source, assumption.id
+            assert all(requirement in source for requirement in requirements), assumption.id
+    # The client-initiated firmware update reuses the request machine, whose assumptions name HLF-10.
+    request = machines["scomo11_client_request"]
+    for assumption_id in ("SCOMO11-CLIENT-INITIATED-REQUEST", "SCOMO11-REQUEST-ANSWERED-BY-OPERATIONS"):
+        (assumption,) = [a for a in request.assumptions if a.id == assumption_id]
+        assert "HLF-10" in assumption.source, assumption_id
+
+
+def test_tr069_firmware_image_cites_the_data_model_and_marks_what_was_not_read(models):
+    """Every transition of the firmware image cites the deviceinfo data model or the CWMP schema;
+    every assumption says what is read [F] and what is inferred [I] or open [U], or names the
+    schema it paraphrases."""
+    machines = {machine.id: machine for model in models for machine in model.machines}
+    machine = machines["tr069_firmware_image"]
+    assert machine.instance == "Device.DeviceInfo.FirmwareImage.{i}."
+    for transition in machine.transitions:
+        assert "tr-181-2-19-0-deviceinfo.xml" in transition.spec or "cwmp-1-2.xsd" in transition.spec, transition.trigger
+    for assumption in machine.assumptions:
+        source = " ".join(assumption.source.split())
+        assert any(mark in source for mark in ("[I]", "[U]", "not read", "names only", "our simplification")), assumption.id
 
 
 # --- the features the requirements need, replayed on the executable machines ----------------
@@ -202,3 +239,82 @@ def test_scomo11_requests_and_installs_by_other_means():
     other.fire("dp.dc1.Remove")
     other.fire("dp.dc1.remove_succeeded")
     assert _states(other)["origin"] == "NoComponent"
+
+
+def test_tr069_firmware_image_download_activation_and_fall_back():
+    from checker.executable import EventRefused
+
+    image = _run("tr069-firmware-image", ["Download", "download_succeeded", "validation_succeeded", "install_succeeded"])
+    state, values = image.state()["tr069_firmware_image"]
+    assert (state, values["Status"], values["Available"], values["BootFirmwareImage"]) == ("Available", "Available", True, "Other")
+    # The ACS activates it: BootFirmwareImage, then the Reboot RPC; a failed boot falls back, the pointer kept.
+    for event in ("tr069_firmware_image.SetBootImage", "tr069_firmware_image.Reboot", "tr069_firmware_image.boot_failed"):
+        image.fire(event)
+    state, values = image.state()["tr069_firmware_image"]
+    assert (state, values["Status"], values["BootFirmwareImage"]) == ("ActivationFailed", "ActivationFailed", "This")
+    with pytest.raises(EventRefused):  # no download into the image the device is to boot
+        image.fire("tr069_firmware_image.Download")
+    image.fire("tr069_firmware_image.SetAvailableFalse")  # refused (9007): it is the boot image
+    assert image.state()["tr069_firmware_image"][1]["Available"] is True
+    image.fire("tr069_firmware_image.Reboot")  # the next boot tries it again
+    image.fire("tr069_firmware_image.boot_succeeded")
+    assert _states(image)["tr069_firmware_image"] == "Active"
+    # The CPE applies a download by itself; a failed download leaves an image nothing boots.
+    applied = _run("tr069-firmware-image", ["Download", "download_succeeded", "validation_succeeded",
+                                            "install_succeeded_apply", "apply_succeeded"])
+    assert applied.state()["tr069_firmware_image"][1]["Status"] == "Active"
+    failed = _run("tr069-firmware-image", ["request_download", "Download", "download_failed", "SetBootImage"])
+    state, values = failed.state()["tr069_firmware_image"]
+    assert (state, values["Available"], values["BootFirmwareImage"]) == ("DownloadFailed", False, "Other")
+
+
+def test_tr069_firmware_scheduled_download_waits_for_the_user():
+    from checker.executable import EventRefused
+
+    image = _run("tr069-firmware-image", ["ScheduleDownload"])
+    assert image.state()["tr069_firmware_image"][1]["AwaitingConfirmation"] is True
+    for event in ("tr069_firmware_image.Download", "tr069_firmware_image.Reboot"):
+        with pytest.raises(EventRefused):
+            image.fire(event)
+    image.fire("tr069_firmware_image.user_declined")
+    state, values = image.state()["tr069_firmware_image"]
+    assert (state, values["AwaitingConfirmation"]) == ("NoImage", False)
+    image.fire("tr069_firmware_image.ScheduleDownload")
+    image.fire("tr069_firmware_image.user_confirmed")
+    assert _states(image)["tr069_firmware_image"] == "Downloading"
+
+
+def test_scomo11_firmware_package_installs_firmware_and_requests_are_served():
+    device = _run("scomo11-firmware-device", ["dp.DownloadInstall", "dp.download_succeeded", "dp.install_succeeded"])
+    assert (_states(device)["dp"], _states(device)["fw"]) == ("Installed", "InstalledPendingReboot")
+    device.fire("fw.rebooted")
+    assert device.state()["fw"][1]["Running"] == "Package"
+    device.fire("request.request_update")  # the device asks for a firmware update
+    assert (_states(device)["request"], _states(device)["fw"]) == ("UpdatePending", "RunningPackage")
+    for event in ("dp.Remove", "dp.remove_succeeded"):  # removing the package keeps the firmware
+        device.fire(event)
+    assert (_states(device)["dp"], _states(device)["fw"]) == ("Absent", "RunningPackage")
+    device.fire("dp.DownloadInstall")  # the server serves the request with a new firmware package
+    assert (_states(device)["request"], _states(device)["dp"]) == ("Idle", "DownloadInstallingActive")
+    device.fire("dp.download_succeeded")
+    device.fire("dp.install_failed_without_data")  # a failed update leaves the firmware as it was
+    assert (_states(device)["dp"], _states(device)["fw"]) == ("Absent", "RunningPackage")
+    rebooted = _run("scomo11-firmware-device", ["dp.DownloadInstall", "dp.download_succeeded", "dp.install_succeeded_reboot"])
+    assert _states(rebooted)["fw"] == "RunningPackage"
+
+
+def test_scomo11_install_waits_for_the_users_confirmation():
+    from checker.executable import EventRefused
+
+    device = _run("scomo11-user-device", ["dp.DownloadInstall", "dp.download_succeeded"])
+    assert _states(device)["confirm"] == "Asking"
+    with pytest.raises(EventRefused):  # no install succeeds before the user accepts
+        device.fire("dp.install_succeeded")
+    device.fire("confirm.user_declined")
+    with pytest.raises(EventRefused):
+        device.fire("dp.install_succeeded")
+    device.fire("dp.install_failed_without_data")
+    assert (_states(device)["dp"], _states(device)["dp.dc1"], _states(device)["confirm"]) == ("Absent", "Absent", "NotAsked")
+    accepted = _run("scomo11-user-device", ["dp.DownloadInstall", "confirm.user_accepted", "dp.download_succeeded",
+                                            "dp.install_succeeded"])
+    assert (_states(accepted)["dp"], _states(accepted)["dp.dc1"], _states(accepted)["confirm"]) == ("Installed", "Active", "NotAsked")
