@@ -155,23 +155,39 @@ def test_a_simulation_holds_and_the_converse_fails_where_scomo_cannot_refuse(tmp
     assert_witnesses_replay(mapping, results)
 
 
-def test_download_mapped_to_nothing_is_the_offending_step_at_the_initial_pair(tmp_path):
+def test_download_mapped_to_nothing_is_offending_at_the_initial_pair_and_the_game_resynchronises(tmp_path):
     mapping = write_mapping(tmp_path, PACKAGE, unit_machine(refuse_reinstall=True), SIMULATION_STATES,
                             {**SIMULATION_OPERATIONS, "Download": []})
     forward = correspondences(mapping)[SCOMO_BY_TR069]
     assert not forward.holds
-    assert (forward.game_pairs, forward.relation_size) == (1, 0)
-    assert ids(forward) == [f"{SCOMO_BY_TR069}/pkg.Download"]
     mismatch = forward.mismatches[0]
-    assert (mismatch.reason, mismatch.label, mismatch.instance, mismatch.trigger) == (
-        "unmapped-operation", "pkg.Download", "pkg", "Download")
+    assert (mismatch.id, mismatch.reason, mismatch.label, mismatch.instance, mismatch.trigger) == (
+        f"{SCOMO_BY_TR069}/pkg.Download", "unmapped-operation", "pkg.Download", "pkg", "Download")
     assert mismatch.depth == 0 and len(mismatch.simulating_witness) == 1
     assert mismatch.offending_step.event == "pkg.Download"
     assert mismatch.offending_step.state == {"pkg": "Delivered"}
-    assert forward.operations_in_mismatches == {"pkg.Download": True, "pkg.Install": False,
-                                                "pkg.Remove": False}
-    assert forward.states_in_mismatches == {"pkg.Absent": True, "pkg.Delivered": True, "pkg.Installed": False}
-    assert forward.exercised_states == ("pkg.Absent",)
+    # The game does not stop there: TR-069 is moved to the nearest state corresponding to
+    # Delivered (Installing, by Install) and the game goes on from that pair, whose steps
+    # lead back to the deleted initial pair (Remove), so nothing survives.
+    assert forward.resynchronisations == (((1,), (0,), (1,)),)
+    assert (forward.game_pairs, forward.relation_size) == (3, 0)
+    later = forward.mismatch(f"{SCOMO_BY_TR069}/pkg.Install")
+    assert later.reason == "leads-to-mismatch" and later.resynchronised == (1,)
+    assert events(later.simulating_witness) == [None, "unit.Install"]
+    assert forward.operations_in_mismatches == {"pkg.Download": True, "pkg.Install": True, "pkg.Remove": True}
+    assert forward.exercised_states == ("pkg.Absent", "pkg.Delivered", "pkg.Installed")
+    assert_witnesses_replay(mapping, correspondences(mapping))
+
+
+def test_without_resynchronisation_target_the_game_ends_at_the_mismatch(tmp_path):
+    # Delivered has no image at all: after the unmapped Download nothing corresponds ahead,
+    # so no resynchronisation, and the initial pair is the whole game.
+    mapping = write_mapping(tmp_path, PACKAGE, unit_machine(), {**SIMULATION_STATES, "Delivered": []},
+                            {**SIMULATION_OPERATIONS, "Download": []})
+    forward = correspondences(mapping)[SCOMO_BY_TR069]
+    assert (forward.game_pairs, forward.relation_size, forward.resynchronisations) == (1, 0, ())
+    assert ids(forward) == [f"{SCOMO_BY_TR069}/pkg.Download"]
+    assert forward.mismatches[0].culprits == ("pkg=Delivered",)
 
 
 def test_install_mapped_to_nothing_fails_one_move_later_with_merged_tr069_steps(tmp_path):
@@ -189,9 +205,13 @@ def test_install_mapped_to_nothing_fails_one_move_later_with_merged_tr069_steps(
     assert events(mismatch.simulating_path) == [None, "unit.Install", "unit.install_succeeded"]
     assert mismatch.simulated_state == {"pkg": "Delivered"}
     assert mismatch.simulating_state == {"unit": "Installed"}
-    # The Download itself is matched; only the pairs before the failing Install are lost.
-    assert ids(forward) == [f"{SCOMO_BY_TR069}/pkg.Download", f"{SCOMO_BY_TR069}/pkg.Install"]
+    # The Download itself is matched; the pairs before the failing Install are lost with it.
+    assert ids(forward)[:2] == [f"{SCOMO_BY_TR069}/pkg.Download", f"{SCOMO_BY_TR069}/pkg.Install"]
     assert forward.mismatches[0].reason == "leads-to-mismatch" and forward.mismatches[0].candidates == 1
+    # After the Install, TR-069 already is in a state corresponding to Installed: the game
+    # resynchronises without a step and goes on to Remove.
+    remove = forward.mismatch(f"{SCOMO_BY_TR069}/pkg.Remove")
+    assert remove.resynchronised == (2,) and events(remove.simulating_witness)[-1] == NO_STEP
     assert_witnesses_replay(mapping, correspondences(mapping))
 
 
@@ -288,36 +308,64 @@ def test_r0_reads_the_when_condition(delivered_as_installed):
 
 def test_gap_analysis_scomo_by_tr069(gap_analysis):
     # Every SCOMO operation enabled in the initial state (Download, DownloadInstall,
-    # DownloadInstallInactive) is mapped to nothing, and every other one needs a state reached
-    # through them: the initial pair is the whole game and it is deleted.
-    result = correspondences(gap_analysis)[SCOMO_BY_TR069]
-    assert not result.holds
-    assert (result.game_pairs, result.relation_size) == (1, 0)
-    assert ids(result) == [f"{SCOMO_BY_TR069}/dp1.{operation}"
-                           for operation in ("Download", "DownloadInstall", "DownloadInstallInactive")]
-    assert {mismatch.reason for mismatch in result.mismatches} == {"unmapped-operation"}
-    assert all(mismatch.depth == 0 for mismatch in result.mismatches)
-    assert result.exercised_states == ("dp.Absent", "dc.Absent")
+    # DownloadInstallInactive) is mapped to nothing: each is a mismatch at the initial pair.
+    # The game then resynchronises (a DownloadInstall is answered by du.Install) and finds
+    # what the mapping makes of an install and a removal.
+    results = correspondences(gap_analysis)
+    result = results[SCOMO_BY_TR069]
+    assert not result.holds and result.relation_size == 0
+    assert ids(result)[:3] == [f"{SCOMO_BY_TR069}/dp1.{operation}"
+                               for operation in ("Download", "DownloadInstall", "DownloadInstallInactive")]
+    assert {mismatch.reason for mismatch in result.mismatches[:3]} == {"unmapped-operation"}
+    assert all(mismatch.depth == 0 for mismatch in result.mismatches[:3])
+    # The install completes with Active components; TR-069's Execution Units come up Idle.
+    installed = result.mismatch(f"{SCOMO_BY_TR069}/dp1.install_succeeded")
+    assert installed.reason == "cannot-follow" and installed.in_progress == "DownloadInstall"
+    assert installed.culprits == ("dp1.dc1=Active",) and installed.resynchronised == (1,)
+    assert events(installed.simulated_witness)[1] == "dp1.DownloadInstall"
+    assert events(installed.simulating_witness)[1] == "du1.Install"
+    # Removing the package keeps its components (SCOMO-DP-REMOVE-KEEPS-COMPONENTS); TR-069's
+    # uninstall removes its Execution Units: no single instance is to blame, the two together are.
+    removed = result.mismatch(f"{SCOMO_BY_TR069}/dp1.remove_succeeded")
+    assert removed.reason == "cannot-follow" and removed.in_progress == "Remove" and removed.culprits == ()
+    assert result.mismatch(f"{SCOMO_BY_TR069}/dp1.dc1.Remove").reason == "unmapped-operation"
+    assert result.mismatch(f"{SCOMO_BY_TR069}/dp1=Delivered").reason == "no-correspondent"
+    assert {"dp.Installed", "dc.Active", "dp.RemovingInstalled"} <= set(result.exercised_states)
+    assert_witnesses_replay(gap_analysis, results)
 
 
 def test_gap_analysis_tr069_by_scomo(gap_analysis):
-    # ee.Disable, ee.Reboot and cds.ChangeDUState (operations of unpaired instances) have no
-    # SCOMO counterpart; du.Install's only one-operation counterpart is dp.Install, which needs
-    # a Delivered package; autonomous_install is silent and SCOMO has no silent step out of
-    # Absent. So no Deployment Unit is ever installed in the game and the Execution Units' own
-    # failures (failed_while_active) are never reached.
-    result = correspondences(gap_analysis)[TR069_BY_SCOMO]
+    # du.Install's only one-operation counterpart is dp.Install, which needs a Delivered
+    # package: at the initial pair nothing answers it. Resynchronised (SCOMO's DownloadInstall
+    # reaches a corresponding state), the game finds that the Execution Units TR-069 installs
+    # are Idle, which no SCOMO state maps to: nothing after a TR-069 install can be compared.
+    results = correspondences(gap_analysis)
+    result = results[TR069_BY_SCOMO]
     assert not result.holds
-    assert (result.game_pairs, result.relation_size) == (2, 0)  # ee Up and ee Error
-    assert [(mismatch.id, mismatch.reason) for mismatch in result.mismatches] == [
-        (f"{TR069_BY_SCOMO}/ee.Disable", "unmapped-operation"),
-        (f"{TR069_BY_SCOMO}/ee.Reboot", "unmapped-operation"),
-        (f"{TR069_BY_SCOMO}/du1.Install", "cannot-follow"),
-        (f"{TR069_BY_SCOMO}/du1.autonomous_install", "cannot-follow"),
-        (f"{TR069_BY_SCOMO}/cds.ChangeDUState", "unmapped-operation"),
-    ]
+    install = result.mismatch(f"{TR069_BY_SCOMO}/du1.Install")
+    assert (install.reason, install.depth, install.culprits) == ("cannot-follow", 0, ("du1=Installing", "du1.eu1=Absent"))
+    idle = result.mismatch(f"{TR069_BY_SCOMO}/du1.eu1=Idle")
+    assert idle.reason == "no-correspondent" and idle.in_progress == "Install" and idle.resynchronised == (1,)
+    for unpaired in ("ee.Disable", "ee.Reboot", "cds.ChangeDUState"):
+        assert result.mismatch(f"{TR069_BY_SCOMO}/{unpaired}").reason == "unmapped-operation"
     assert result.operations_in_mismatches["dp.Install"]
-    assert result.exercised_operations == ("dp.Install",)
+    assert result.exercised_operations == ("dp.Install", "dp.Remove")
+    assert_witnesses_replay(gap_analysis, results)
+
+
+def test_inactive_as_idle_finds_what_scomo_cannot_follow_of_installed_units():
+    # Once both sides can install and start units, the TR-069 behaviours SCOMO has no way to
+    # follow show up: an Execution Unit failing by itself, an update, an autonomous install.
+    mapping = load_mapping(MAPPINGS / "inactive-as-idle.yaml")
+    results = correspondences(mapping)
+    backward = results[TR069_BY_SCOMO]
+    failed = backward.mismatch(f"{TR069_BY_SCOMO}/du1.eu1.failed_while_active")
+    assert failed.reason == "cannot-follow" and failed.in_progress is None
+    assert failed.simulated_state["du1.eu1"].startswith("Active")
+    assert failed.culprits == ("du1.eu1=Idle",)
+    assert backward.mismatch(f"{TR069_BY_SCOMO}/du1.Update").reason == "unmapped-operation"
+    assert backward.mismatch(f"{TR069_BY_SCOMO}/du1.autonomous_install").depth == 0
+    assert_witnesses_replay(mapping, results)
 
 
 def test_delivered_as_installed_finds_the_autostart_lost_by_a_failed_stop(delivered_as_installed):
@@ -330,11 +378,9 @@ def test_delivered_as_installed_finds_the_autostart_lost_by_a_failed_stop(delive
     assert stop.reason == "cannot-follow"
     eu = stop.simulating_state["du1.eu1"]
     assert eu.startswith("Stopping") and "AutoStart=false" in eu
-    assert events(stop.simulated_witness)[-3:] == ["dp1.dc1.Activate", "dp1.dc1.activate_succeeded",
-                                                   "dp1.dc1.Deactivate"]
-    assert events(stop.simulating_witness)[-3:] == ["du1.eu1.SetAutoStart, du1.eu1.RequestActive",
-                                                    "du1.eu1.start_succeeded",
-                                                    "du1.eu1.ClearAutoStart, du1.eu1.RequestIdle"]
+    assert events(stop.simulated_witness)[-1] == "dp1.dc1.Deactivate"
+    assert events(stop.simulating_witness)[-1] == "du1.eu1.ClearAutoStart, du1.eu1.RequestIdle"
+    assert stop.in_progress == "Deactivate" and stop.culprits == ("dp1.dc1=Active",)
     # An uninstalled DU (before the device deletes it) is the image of no SCOMO state.
     assert f"{TR069_BY_SCOMO}/du1=Uninstalled" in ids(backward)
     assert_witnesses_replay(delivered_as_installed, results)

@@ -297,16 +297,16 @@ def test_a_disagreement_of_the_engines_stops_the_mapping_analysis(monkeypatch):
     from checker.coverage import add_behaviour, check_coverage
     from checker.errors import ExitCode, InternalError
 
-    compute = checker.simulation.correspondences
+    compute = checker.simulation.simulation
 
-    def tampered(*args, **kwargs):
-        results = compute(*args, **kwargs)
-        result = results[SCOMO_BY_TR069]
+    def tampered(mapping, direction=SCOMO_BY_TR069, **kwargs):
+        result = compute(mapping, direction, **kwargs)
+        if direction != SCOMO_BY_TR069:
+            return result
         order = result.deletion_order
-        results[SCOMO_BY_TR069] = dataclasses.replace(result, deletion_order=(order[-1], *order[:-1]))
-        return results
+        return dataclasses.replace(result, deletion_order=(order[-1], *order[:-1]))
 
-    monkeypatch.setattr(checker.simulation, "correspondences", tampered)
+    monkeypatch.setattr(checker.simulation, "simulation", tampered)
     mapping = load_mapping(MAPPINGS / "delivered-as-installed.yaml")
     with pytest.raises(InternalError, match="not certified the largest simulation.*unjustified") as raised:
         add_behaviour(check_coverage(mapping, {"k": 1, "m": 1}), 1, 1)

@@ -38,6 +38,15 @@ def all_mismatches(coverage):
     return [mismatch for result in coverage.behaviour.values() for mismatch in result.mismatches]
 
 
+def all_witnesses(coverage):
+    """Every mismatch, then every unmappable element's own witness, followed (those whose
+    side-by-side witness is not a mismatch): each gets a diagram."""
+    followed = [verdict.side_by_side for verdict in coverage.verdicts
+                if verdict.side_by_side is not None and hasattr(verdict.side_by_side, "conclusion")]
+    assert followed, "the coverage has unmappable elements shown by their own witness"
+    return all_mismatches(coverage) + followed
+
+
 # Module scope: the coverage and its behaviour take a couple of seconds.
 @pytest.fixture(scope="module")
 def coverage():
@@ -158,8 +167,8 @@ def test_write_diagrams_writes_one_witness_per_mismatch(coverage, tmp_path, monk
     directory = tmp_path / "out" / "diagrams"
     mapping_id = coverage.mapping.id
     expected = {diagram_file_name(f"witness-{mapping_id}-{mismatch.id}") + ".dot": mismatch
-                for mismatch in all_mismatches(coverage)}
-    assert len(expected) == len(all_mismatches(coverage))
+                for mismatch in all_witnesses(coverage)}
+    assert len(expected) == len(all_witnesses(coverage))
     written = sorted(path.name for path in directory.iterdir())
     assert written == sorted([f"mapping-{diagram_file_name(mapping_id)}.dot", *expected])
     assert all("/" not in name for name in written)
@@ -178,7 +187,7 @@ def test_write_diagrams_renders_witnesses_with_dot(coverage, tmp_path):
 
     directory = tmp_path / "out" / "diagrams"
     witnesses = sorted(directory.glob("witness-*.svg"))
-    assert len(witnesses) == len(all_mismatches(coverage))
+    assert len(witnesses) == len(all_witnesses(coverage))
     assert all(b"<svg" in path.read_bytes() for path in witnesses)
 
 
