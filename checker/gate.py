@@ -336,8 +336,9 @@ def mapping_check_id(mapping: str, side: str, what: str, component: str, name: s
 
 
 def _verdict_locations(mapping, verdict) -> tuple[Location, Location | None]:
-    """The mapping entry behind a verdict (or, without one, the pairing of its component), and
-    where the element itself is defined in its machine file."""
+    """The mapping entry behind a verdict (or, without one, the pairing of its component, or,
+    for an unpaired component, the element's own line), and where the element itself is
+    defined in its machine file."""
     file = _file(mapping.file)
     if verdict.side == "scomo":
         pair = next((pair for pair in mapping.machines if pair.scomo == verdict.component), None)
@@ -348,11 +349,15 @@ def _verdict_locations(mapping, verdict) -> tuple[Location, Location | None]:
         pair = next((pair for pair in mapping.machines if pair.tr069 == verdict.component), None)
         machine = mapping.tr069.component(verdict.component).machine
         entry = None  # a mapping has entries for SCOMO elements only
+    defined = _state_location(machine, verdict.name) if verdict.what == "state" else _trigger_location(machine, verdict.name)
     if entry is not None:
         location = Location(file, entry.line)
+    elif pair is not None:
+        location = Location(file, pair.line)
     else:
-        location = Location(file, pair.line if pair is not None else 0)
-    defined = _state_location(machine, verdict.name) if verdict.what == "state" else _trigger_location(machine, verdict.name)
+        # A component the mapping pairs with nothing has no line in it: the element's own
+        # line in its machine file is where the result is.
+        location = defined if defined is not None else Location(file, 1)
     return location, defined
 
 

@@ -49,7 +49,9 @@ CATEGORY_DESCRIPTIONS = {
     "no-counterpart": "A SCOMO operation that the mapping maps to nothing.",
     "no-mapped-source": "A SCOMO operation that can only be requested in states that map to nothing.",
     "counterpart-not-enabled": "A SCOMO operation whose TR-069 counterpart can never be requested where it can.",
-    "behaviour-mismatch": "An operation whose counterpart exists but whose steps the other side cannot follow.",
+    "behaviour-mismatch": ("A state or operation whose counterpart exists but one of whose steps (or whose completion) "
+                           "the other side cannot follow."),
+    "unpaired": "A state or operation of a component that the mapping pairs with no component of the other side.",
 }
 STATUS_TITLES = {
     "new": "New: the change adds these, and they fail the gate",

@@ -32,15 +32,23 @@ def test_every_state_and_operation_of_both_sides_gets_one_verdict(draft):
     ids = [verdict.id for verdict in draft.verdicts]
     assert len(ids) == len(set(ids))
     mapping = draft.mapping
-    for pair in mapping.machines:
-        for side, component in (("scomo", pair.scomo), ("tr069", pair.tr069)):
-            composition = mapping.scomo if side == "scomo" else mapping.tr069
-            machine = composition.component(component).machine
-            for state in machine.state_names:
-                assert f"{side}:state:{component}.{state}" in ids
-            for transition in machine.transitions:
-                if transition.kind == "operation":
-                    assert f"{side}:operation:{component}.{transition.trigger}" in ids
+    expected = []
+    for side, composition in (("scomo", mapping.scomo), ("tr069", mapping.tr069)):
+        for component in composition.components:  # paired or not
+            machine = component.machine
+            expected += [f"{side}:state:{component.name}.{state}" for state in machine.state_names]
+            expected += [f"{side}:operation:{component.name}.{trigger}"
+                         for trigger in dict.fromkeys(t.trigger for t in machine.transitions if t.kind == "operation")]
+    assert ids == expected
+
+
+def test_components_the_mapping_pairs_with_nothing_are_unpaired(draft):
+    verdicts = verdicts_of(draft)
+    for verdict_id in ("tr069:state:ee.Up", "tr069:operation:ee.Reboot", "tr069:operation:cds.ChangeDUState"):
+        verdict = verdicts[verdict_id]
+        assert (verdict.mappable, verdict.category) == (False, "unpaired")
+        assert "paired with no SCOMO component" in verdict.rule
+        assert verdict.witness, "a reachable element always has its witness"
 
 
 def test_the_drafts_gaps_come_out_as_unmappable(draft):

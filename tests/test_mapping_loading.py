@@ -80,7 +80,7 @@ def sequences(entry) -> list[list[str]]:
 
 # --- the shipped mappings -------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["gap-analysis-2012.yaml", "delivered-as-installed.yaml"])
+@pytest.mark.parametrize("name", ["gap-analysis-2012.yaml", "delivered-as-installed.yaml", "inactive-as-idle.yaml"])
 def test_shipped_mapping_loads_complete_with_builtin_display_names(name):
     mapping = load_mapping(MAPPINGS / name)
     assert mapping.file == f"models/mappings/{name}"
