@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.INVALID_INPUT if exit_.code not in (0, None) else ExitCode.OK
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(arguments.verbose, 2)],
                         format="swmc: %(levelname)s: %(message)s", stream=sys.stderr)
+    # The transitions library logs every callback at INFO; its steps are only wanted with -vv.
+    logging.getLogger("transitions").setLevel(logging.DEBUG if arguments.verbose >= 2 else logging.WARNING)
     try:
         if arguments.command == "check":
             return int(_check(arguments))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from .analysis import SystemAnalysis, analyse, witness_steps
 from .errors import InternalError
 from .mapping import Mapping
-from .parallel import map_forked
+from .parallel import in_background
 from .symbolic import SymbolicSystem, decide_reachability
 from .system import System, build_system
 
@@ -75,6 +75,8 @@ class MappingCoverage:
     # direction -> what Z3 established about it (``simulation_z3.Z3SimulationCheck``), once checked
     behaviour_checks: dict = field(default_factory=dict)
     pairing: object = None  # the ``simulation.Pairing`` the behaviour was computed on
+    # Z3's answers still to come, each with the explicit answers to compare (see ``confirm``)
+    pending: list = field(default_factory=list, repr=False)
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -108,13 +110,16 @@ def _operations(machine) -> list[str]:
 
 def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, seed: int = 0,
                    timeout: float = 60.0, analysed: dict[str, SystemAnalysis] | None = None,
-                   engine: str = "both") -> MappingCoverage:
+                   engine: str = "both", defer_confirmation: bool = False) -> MappingCoverage:
     """Decide the coverage verdicts of every state and operation of both sides.
 
     ``analysed`` maps system names to analyses already made (with their explorations), so
     that a check run that analysed the same compositions does not analyse them twice.
     ``engine`` ("both", "explicit" or "z3") says which engines answer the reachability
-    questions; with both they must agree.
+    questions; with both they must agree. With both, Z3 answers in background processes
+    while the verdicts are built from the explicit answers; with ``defer_confirmation`` the
+    comparison is left to ``confirm`` (``add_behaviour`` does it after its own work, so that
+    the two overlap).
     """
     analysed = analysed or {}
     engines = ("explicit", "z3") if engine == "both" else (engine,)
@@ -168,8 +173,9 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                 configs = {config for config in range(len(local.configs))
                            if not accepted or local.state_of(config) in accepted}
                 side_questions[side][("operation", component.name, trigger)] = (instance, configs, trigger)
-    answers = _answer(tr069_system, tr069, {**questions, **side_questions["tr069"]}, engines, seed, timeout)
-    answers.update(_answer(scomo_system, scomo, side_questions["scomo"], engines, seed, timeout))
+    pending: list = []
+    answers = _answer(tr069_system, tr069, {**questions, **side_questions["tr069"]}, engines, seed, timeout, pending)
+    answers.update(_answer(scomo_system, scomo, side_questions["scomo"], engines, seed, timeout, pending))
 
     def state_verdict(side: str, analysis: SystemAnalysis, component: str, state: str):
         """(reachable, witness) of a state of the first unit of ``component``."""
@@ -225,7 +231,8 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
                     verdicts.append(_scomo_operation_verdict(mapping, common, component.name, trigger, answers))
                 else:
                     verdicts.append(_tr069_operation_verdict(mapping, common, partners[component.name], trigger))
-    return MappingCoverage(mapping=mapping, scomo=scomo, tr069=tr069, verdicts=verdicts)
+    coverage = MappingCoverage(mapping=mapping, scomo=scomo, tr069=tr069, verdicts=verdicts, pending=pending)
+    return coverage if defer_confirmation else confirm(coverage)
 
 
 SIDE_TITLES = {"scomo": "SCOMO", "tr069": "TR-069"}
@@ -303,10 +310,11 @@ def _image_text(image) -> str:
 
 
 def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: tuple[str, ...], seed: int,
-            timeout: float) -> dict:
+            timeout: float, pending: list) -> dict:
     """(True or None, shortest depth or None, shortest trace or None) per question: is it ever
     the case? The trace is (states, labels), from the explicit engine when it ran. With both
-    engines, they must agree on the answer and the depth."""
+    engines, Z3 answers in a background process and ``pending`` gets what to compare its
+    answers with (``_confirm``): the engines must agree on the answer and the depth."""
     answers: dict = {}
     if "explicit" in engines:
         exploration = analysis.exploration
@@ -322,23 +330,41 @@ def _answer(system: System, analysis: SystemAnalysis, questions: dict, engines: 
                 trace = ([exploration.state(i) for _, i in path], [label for label, _ in path[1:]])
                 answers[key] = (True, exploration.depth[index], trace)
     if "z3" in engines and questions:
-        symbolic = SymbolicSystem(system, seed=seed)
-        predicates = {}
-        for key, (instance, configs, trigger) in questions.items():
-            if trigger is None:
-                predicates[key] = symbolic.local_predicate(instance, configs)
-            else:
-                predicates[key] = symbolic.global_predicate(symbolic.trigger_enabled(instance, trigger, configs))
-        for key, decision in decide_reachability(symbolic, predicates, timeout_seconds=timeout).items():
-            answer = (True, decision.depth) if decision.reachable else (None, None)
-            if key in answers:
-                if answers[key][:2] != answer:
-                    raise InternalError(f"engines disagree on mapping question {key}: explicit {answers[key][:2]}, "
-                                        f"Z3 {answer}")
-            else:
-                trace = (decision.trace, decision.labels) if decision.reachable else None
-                answers[key] = (*answer, trace)
+        def ask_z3() -> dict:
+            return _z3_answers(system, questions, seed, timeout)
+
+        if answers:
+            pending.append((in_background(ask_z3), dict(answers)))
+        else:
+            answers = ask_z3()
     return answers
+
+
+def _z3_answers(system: System, questions: dict, seed: int, timeout: float) -> dict:
+    symbolic = SymbolicSystem(system, seed=seed)
+    predicates = {}
+    for key, (instance, configs, trigger) in questions.items():
+        if trigger is None:
+            predicates[key] = symbolic.local_predicate(instance, configs)
+        else:
+            predicates[key] = symbolic.global_predicate(symbolic.trigger_enabled(instance, trigger, configs))
+    answers = {}
+    for key, decision in decide_reachability(symbolic, predicates, timeout_seconds=timeout).items():
+        trace = (decision.trace, decision.labels) if decision.reachable else None
+        answers[key] = (True, decision.depth, trace) if decision.reachable else (None, None, None)
+    return answers
+
+
+def confirm(coverage: MappingCoverage) -> MappingCoverage:
+    """Wait for Z3's answers to the reachability questions asked in the background and raise
+    ``InternalError`` where they differ from the explicit engine's."""
+    while coverage.pending:
+        job, explicit = coverage.pending.pop(0)
+        for key, answer in job.result().items():
+            if explicit[key][:2] != answer[:2]:
+                raise InternalError(f"engines disagree on mapping question {key}: explicit {explicit[key][:2]}, "
+                                    f"Z3 {answer[:2]}")
+    return coverage
 
 
 # Mismatch reasons that point at the step itself; "leads-to-mismatch" only follows from others.
@@ -390,20 +416,12 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
     results = {direction: simulation(mapping, direction, pairing=pairing)
                for direction in (SCOMO_BY_TR069, TR069_BY_SCOMO)}
     coverage.engines = ("explicit",)
-    if cross_check:
-        directions = list(results)
-
-        def check_direction(index: int):
-            direction = directions[index]
-            return check_simulation_with_z3(mapping, direction, results[direction], k=children, n=units,
-                                            seed=seed, timeout=timeout)
-
-        for direction, check in zip(directions, map_forked(check_direction, len(directions))):
-            if not check.agrees:
-                raise InternalError(f"the engines disagree on {direction} for {mapping.id}: "
-                                    + "; ".join(check.failures()))
-            coverage.behaviour_checks[direction] = check
-        coverage.engines = ("explicit", "z3")
+    checks = {}
+    if cross_check:  # Z3 checks each direction in the background, while the witnesses are made
+        for direction, result in results.items():
+            checks[direction] = in_background(
+                lambda direction=direction, result=result: check_simulation_with_z3(
+                    mapping, direction, result, k=children, n=units, seed=seed, timeout=timeout, pairing=pairing))
     systems = {"scomo": scomo_system, "tr069": tr069_system}
     for direction, result in results.items():
         simulated, simulating = (scomo_system, tr069_system) if direction == SCOMO_BY_TR069 else (tr069_system, scomo_system)
@@ -449,4 +467,12 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
     coverage.pairing = pairing
     coverage.behaviour = results
     coverage.bisimulation = is_bisimulation(results)
+    confirm(coverage)
+    for direction, job in checks.items():
+        check = job.result()
+        if not check.agrees:
+            raise InternalError(f"the engines disagree on {direction} for {mapping.id}: " + "; ".join(check.failures()))
+        coverage.behaviour_checks[direction] = check
+    if checks:
+        coverage.engines = ("explicit", "z3")
     return coverage

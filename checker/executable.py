@@ -193,6 +193,17 @@ class ExecutableComposition:
         for guard in composition.guards:
             self.guards.setdefault((guard.component, guard.trigger), []).append(guard)
 
+    def reset(self) -> None:
+        """Every instance back in its initial state with its initial values."""
+        for component in self.components:
+            definition = component.driven.definition
+            component.machine.set_state(definition.initial, model=component.driven)
+            fresh = MachineModel(definition)
+            component.driven.values = fresh.values
+            component.driven.last_transition = None
+        self.last_event = None
+        self.last_reports = []
+
     # --- reading the state ------------------------------------------------------------
 
     def state(self) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -358,15 +369,29 @@ def _differences(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
     return lines
 
 
+def _executable(system: System) -> ExecutableComposition:
+    """The system's executable composition, reset to its initial state. Building the
+    ``transitions`` machines costs far more than a replay, and a check replays hundreds of
+    witnesses of a few systems, so each system keeps its own (in an attribute of its own)."""
+    executable = system.__dict__.get("_executable")
+    if executable is None:
+        executable = ExecutableComposition(system)
+        system.__dict__["_executable"] = executable
+    else:
+        executable.reset()
+    return executable
+
+
 def replay(system: System, steps: list) -> None:
-    """Replay a witness (a list of ``analysis.WitnessStep``) on fresh transitions machines.
+    """Replay a witness (a list of ``analysis.WitnessStep``) on the transitions machines, from
+    their initial state.
 
     Raises ``InternalError`` naming the first step whose state or outcome differs: the
     engines and the executable machines then disagree about the model.
     """
     if not steps:
         raise InternalError(f"empty witness in {system.name}")
-    executable = ExecutableComposition(system)
+    executable = _executable(system)
     differences = _differences(steps[0].state, executable.describe())
     if differences:
         raise InternalError(f"witness in {system.name} does not replay: step 0 (initial state): "

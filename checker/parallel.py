@@ -1,7 +1,9 @@
 """Run the two engines side by side on a machine's cores.
 
 The explicit engine and Z3 are independent, and Z3 is the slower of the two on the shipped
-models, so the Z3 questions go to worker processes while this process explores explicitly.
+models, so the Z3 questions go to worker processes while this process explores explicitly
+(``analyse_all``), and a mapping's Z3 questions and simulation checks run in background
+processes while this process builds and replays the witnesses (``in_background``).
 Workers are forked (they inherit the compiled systems; nothing is pickled on the way in),
 and their answers are plain data. Where fork is unavailable, or there is one core, the
 engines simply run one after the other. Either way the results are the same: every Z3 run
@@ -19,7 +21,7 @@ from .analysis import SystemAnalysis, analyse, decide_with_z3
 from .explicit import explore
 from .system import System
 
-__all__ = ["analyse_all", "map_forked"]
+__all__ = ["Pending", "analyse_all", "in_background"]
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +62,55 @@ def analyse_all(systems: list[System], engine: str = "both", seed: int = 0, time
         _SYSTEMS = []
 
 
-_TASK = None  # the function map_forked's workers call; set before forking
+class Pending:
+    """The result of ``in_background``: ``result()`` waits for it, or raises what it raised."""
+
+    def __init__(self, connection=None, process=None, value=None, error: BaseException | None = None):
+        self._connection, self._process = connection, process
+        self._value, self._error = value, error
+
+    def result(self):
+        if self._process is not None:
+            try:
+                ok, payload = self._connection.recv()
+            except EOFError:
+                ok, payload = False, RuntimeError(f"a worker process ended with exit code {self._process.exitcode}")
+            self._process.join()
+            self._connection.close()
+            self._process = None
+            if ok:
+                self._value = payload
+            else:
+                self._error = payload
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
-def _run_task(index: int):
-    return _TASK(index)
-
-
-def map_forked(function, count: int, workers: int | None = None) -> list:
-    """[function(0), ..., function(count - 1)], computed in forked workers when there are
-    several cores (the function and its data are inherited, only results are pickled)."""
-    cores = os.cpu_count() or 1
-    workers = min(count, 2, cores) if workers is None else workers
-    if count < 2 or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [function(index) for index in range(count)]
-    global _TASK
-    _TASK = function
+def _background_child(connection, function) -> None:
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_run_task, range(count)))
-    finally:
-        _TASK = None
+        result = (True, function())
+    except BaseException as error:  # sent back and raised where result() is asked for
+        result = (False, error)
+    try:
+        connection.send(result)
+    except Exception as error:  # the result or the error could not be pickled
+        connection.send((False, RuntimeError(f"a worker's result could not be sent back: {error}")))
+    connection.close()
+
+
+def in_background(function) -> Pending:
+    """Start ``function()`` in a forked process and return at once; where fork is unavailable
+    or there is one core, run it here first. The child inherits everything computed so far,
+    so nothing is pickled on the way in; only its result (or its exception) comes back."""
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        try:
+            return Pending(value=function())
+        except Exception as error:  # raised from result(), as the forked way does
+            return Pending(error=error)
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_background_child, args=(sending, function), daemon=True)
+    process.start()
+    sending.close()
+    return Pending(connection=receiving, process=process)

@@ -118,7 +118,7 @@ def run_checks(inputs: list[Inputs], settings: Settings) -> list[CheckRun]:
             if index is None:
                 coverage = add_behaviour(
                     check_coverage(mapping, one.parameters, seed=settings.seed, timeout=settings.timeout,
-                                   analysed=analysed, engine=settings.engine),
+                                   analysed=analysed, engine=settings.engine, defer_confirmation=True),
                     one.children, one.units, cross_check=settings.engine != "explicit",
                     seed=settings.seed, timeout=settings.timeout)
                 known_mappings.append(key)

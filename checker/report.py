@@ -13,6 +13,7 @@ from . import __version__
 from .analysis import Finding, SystemAnalysis, TargetVerdict, WitnessStep
 from .conclusions import DRAFT_MAPPING_ID, check_claims
 from .model import format_value
+from .simulation import NO_STEP
 
 __all__ = ["REPORT_FORMAT", "json_report", "render_json", "render_markdown", "render_summary"]
 
@@ -257,7 +258,9 @@ def _side_by_side(mismatch) -> list[str]:
             shown = step.state if first else {name: step.state[name] for name in step.changed}
             return event, "; ".join(f"{name}: {text}" for name, text in shown.items()) or "(no change)"
         left, right = cells(simulated), cells(simulating)
-        if number in resynchronised:
+        if number in resynchronised and simulating.event == NO_STEP:
+            right = ("cannot answer; already in a corresponding state", right[1])
+        elif number in resynchronised:
             right = (f"cannot answer; resynchronised by {right[0]}", right[1])
         elif number in unanswered:
             right = ("cannot answer; no corresponding state is reachable", right[1])

@@ -834,19 +834,23 @@ def _disagreements(game: _Direction, pairs, parent, occurrences, identifiers) ->
     for pair_index, _step_index, record, reason, key, _missing in occurrences:
         by_pair.setdefault(pair_index, []).append((record, reason, key))
     found = []
+    move_of: dict[int, tuple[str, tuple[str, ...], bool]] = {}  # pair -> the move into it, shared by ways through it
     for pair_index in sorted(by_pair):
         moves = []
         at = pair_index
         while parent[at] is not None:
             previous, step, sequence = parent[at]
-            resynchronised = sequence == RESYNCHRONISED
-            if resynchronised:
-                states, labels = game.simulating.path(pairs[previous][1], sequence, pairs[at][1])
-                requested = tuple(following.labels[label] for label, before in zip(labels, states)
-                                  if _is_operation(following, before, label))
-            else:
-                requested = tuple(f"{following.instances[instance].name}.{trigger}" for instance, trigger in sequence)
-            moves.append((simulated.labels[step.label], requested, resynchronised))
+            if at not in move_of:
+                resynchronised = sequence == RESYNCHRONISED
+                if resynchronised:
+                    states, labels = game.simulating.path(pairs[previous][1], sequence, pairs[at][1])
+                    requested = tuple(following.labels[label] for label, before in zip(labels, states)
+                                      if _is_operation(following, before, label))
+                else:
+                    requested = tuple(f"{following.instances[instance].name}.{trigger}"
+                                      for instance, trigger in sequence)
+                move_of[at] = (simulated.labels[step.label], requested, resynchronised)
+            moves.append(move_of[at])
             at = previous
         state, partner = pairs[pair_index]
         entries = by_pair[pair_index]

@@ -190,7 +190,7 @@ class _Side:
 class _Program:
     """The Datalog program of one direction, built once and queried several times."""
 
-    def __init__(self, mapping: Mapping, direction: str, k: int, n: int, timeout: float):
+    def __init__(self, mapping: Mapping, direction: str, k: int, n: int, timeout: float, pairing=None):
         self.context = z3.Context()
         self.fp = z3.Fixedpoint(ctx=self.context)
         self.fp.set(engine="datalog")
@@ -200,7 +200,9 @@ class _Program:
         self.fp.set("xform.inline_eager", False)
         self.timeout = timeout
         self.deadline = time.perf_counter() + timeout
-        pairing = build_pairing(mapping, k=k, n=n)
+        # The compiled systems and R0's tables (the explicit engine's, when given: the same
+        # compilation; the closures, candidates and game are derived here anew).
+        pairing = pairing if pairing is not None else build_pairing(mapping, k=k, n=n)
         forward = direction == SCOMO_BY_TR069
         self.forward = forward
         self.mapping = mapping
@@ -312,7 +314,8 @@ class _Program:
 
     def build(self, relation, probes, game=(), deletion_order=(), reported=(), resynchronisations=(),
               resynchronisation_paths=()) -> None:
-        """The program over the claims under test: the relation R, the probed pairs, the
+        """The program over the claims under test: the relation R, the probes (each mismatch's
+        pair and the target of its offending step), the
         explicit engine's game, its order of deletion, its reported disagreements, and its
         resynchronisations with the following side's path of each."""
         A, B = self.A, self.B
@@ -332,8 +335,12 @@ class _Program:
         reported_pair = self.relation("Disagreement", *A.sorts, *B.sorts)
         for state, partner in sorted(relation):
             _ground_fact(fp, self.R, *A.values(state), *B.values(partner))
-        for state, partner in sorted(probes):
+        # The probed steps too: only their rows are wanted back, not those of every step of
+        # a probed pair (a deleted pair's steps are mostly unmatched in R).
+        probe_step = self.relation("ProbeStep", *A.sorts, *B.sorts, *A.sorts)
+        for state, partner, target in sorted(probes):
             _ground_fact(fp, self.Probe, *A.values(state), *B.values(partner))
+            _ground_fact(fp, probe_step, *A.values(state), *B.values(partner), *A.values(target))
         for state, partner in sorted(game):
             _ground_fact(fp, explicit_game, *A.values(state), *B.values(partner))
         for position, (state, partner) in enumerate(deletion_order):
@@ -373,27 +380,27 @@ class _Program:
         steps_b = self.step_relations(B, src_b, "B", wanted=wanted)
         tau_b = steps_b.get(TAU)
 
-        root = self.relation("Root", *B.sorts)
-        fp.rule(root(*t), [judged(*s, *t)])
         prefixes: dict[tuple, z3.FuncDeclRef] = {}
 
-        def walk(sequence: tuple) -> z3.FuncDeclRef:
-            """Walk_sequence(r, u): r ⇒ o1 ⇒ ... ⇒ on ⇒ u, from a root r. Each walk closes
-            itself under silent steps, so closures are only ever taken from roots."""
-            if sequence in prefixes:
-                return prefixes[sequence]
+        def walk(sequence: tuple, root: z3.FuncDeclRef, roots: str) -> z3.FuncDeclRef:
+            """Walk_sequence(r, u): r ⇒ o1 ⇒ ... ⇒ on ⇒ u, from a root r in ``root`` (named
+            ``roots``). Each walk closes itself under silent steps, so closures are only ever
+            taken from roots; and each class of steps has its own roots (the pairs with a step
+            of that class), so that an operation's walks start only where it can be asked."""
+            if (sequence, roots) in prefixes:
+                return prefixes[sequence, roots]
             rel = self.relation("Walk", *B.sorts, *B.sorts)
             if not sequence:
                 fp.rule(rel(*r, *r), [root(*r)])
             else:
-                before = walk(sequence[:-1])
+                before = walk(sequence[:-1], root, roots)
                 op = steps_b.get(sequence[-1])
                 if op is not None:  # no move of that instance and trigger: the walk is empty
                     fp.rule(rel(*r, *w), [before(*r, *v), op(*v, *w)])
             if tau_b is not None:
                 fp.rule(rel(*r, *u), [rel(*r, *v), tau_b(*v, *u)])
             fp.rule(src_b(*u), [rel(*r, *u)])
-            prefixes[sequence] = rel
+            prefixes[sequence, roots] = rel
             return rel
 
         # Every rule body below joins two relations sharing variables, through relations of
@@ -411,13 +418,15 @@ class _Program:
         for number, cls in enumerate(self.classes):
             step = steps_a[cls]
             c = z3.BitVecVal(number, cls_sort)
-            weak = self.relation("Weak", *B.sorts, *B.sorts)
-            for sequence in sequences[cls] or ():
-                fp.rule(weak(*t, *u), [walk(sequence)(*t, *u)])
             # moves(s, t, s2): a step of class c from a judged pair; candidate(s2, t, u): its
             # weak matches u from t into a state corresponding to its target s2.
             moves = self.relation("Moves", *A.sorts, *B.sorts, *A.sorts)
             fp.rule(moves(*s, *t, *s2), [judged(*s, *t), step(*s, *s2)])
+            root = self.relation("Root", *B.sorts)
+            fp.rule(root(*t), [moves(*s, *t, *s2)])
+            weak = self.relation("Weak", *B.sorts, *B.sorts)
+            for sequence in sequences[cls] or ():
+                fp.rule(weak(*t, *u), [walk(sequence, root, repr(cls))(*t, *u)])
             reach = self.relation("Reach", *A.sorts, *B.sorts, *B.sorts)
             fp.rule(reach(*s2, *t, *u), [moves(*s, *t, *s2), weak(*t, *u)])
             fp.rule(pending(*s2, *u), [reach(*s2, *t, *u)])
@@ -450,11 +459,11 @@ class _Program:
             matched = self.relation("Matched", *A.sorts, *B.sorts)
             fp.rule(matched(*s2, *t), [weak(*t, *u), self.R(*s2, *u)])
             fp.rule(self.Offending(*s, *t, *s2, c), [self.R(*s, *t), step(*s, *s2), z3.Not(matched(*s2, *t))])
-            fp.rule(self.OffendingProbe(*s, *t, *s2, c),
-                    [self.Probe(*s, *t), step(*s, *s2), z3.Not(matched(*s2, *t))])
+            probed = self.relation("Probed", *A.sorts, *B.sorts, *A.sorts)
+            fp.rule(probed(*s, *t, *s2), [probe_step(*s, *t, *s2), step(*s, *s2)])
+            fp.rule(self.OffendingProbe(*s, *t, *s2, c), [probed(*s, *t, *s2), z3.Not(matched(*s2, *t))])
             # The same against R0 (is there any candidate at all?), with Matched0 above.
-            fp.rule(self.OffendingProbe0(*s, *t, *s2, c),
-                    [self.Probe(*s, *t), step(*s, *s2), z3.Not(matched0(*s2, *t))])
+            fp.rule(self.OffendingProbe0(*s, *t, *s2, c), [probed(*s, *t, *s2), z3.Not(matched0(*s2, *t))])
 
         # The initial pair, in R and in R0. Queries name relations rather than constant
         # tuples: one query answers for every tuple, and a constant-tuple query was once
@@ -653,7 +662,7 @@ def _ground_fact(fixedpoint: z3.Fixedpoint, relation: z3.FuncDeclRef, *values: z
 
 
 def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspondence, k: int = 1,
-                             n: int = 1, seed: int = 0, timeout: float = 30) -> Z3SimulationCheck:
+                             n: int = 1, seed: int = 0, timeout: float = 30, pairing=None) -> Z3SimulationCheck:
     """Check with Z3 what the explicit engine reported for ``direction`` (``result``).
 
     1. The final relation R is a weak simulation: Z3 finds no offending step (a step at a
@@ -672,13 +681,14 @@ def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspon
     6. The reported disagreements are the game's pairs outside R, one each.
 
     ``seed`` is accepted for symmetry with the other Z3 checks; the Datalog engine is
-    deterministic and does not use it. ``timeout`` bounds each query, in seconds. Raises
-    ``SolverUnknown`` when Z3 cannot answer.
+    deterministic and does not use it. ``timeout`` bounds each query, in seconds. ``pairing``
+    (``simulation.build_pairing``) gives the compiled systems, instead of ``k`` and ``n``.
+    Raises ``SolverUnknown`` when Z3 cannot answer.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
     started = time.perf_counter()
-    program = _Program(mapping, direction, k, n, timeout)
+    program = _Program(mapping, direction, k, n, timeout, pairing=pairing)
     A, B = program.A, program.B
 
     # The pairs to probe: each mismatch's pair, with its offending step.
@@ -690,7 +700,7 @@ def check_simulation_with_z3(mapping: Mapping, direction: str, result: Correspon
         partner = B.decode(mismatch.simulating_state)
         probes[mismatch.id] = (state, partner, A.decode(mismatch.offending_step.state))
     reported = {(A.decode(item.simulated_state), B.decode(item.following_state)) for item in result.disagreements}
-    program.build(result.relation, {(state, partner) for state, partner, _ in probes.values()},
+    program.build(result.relation, set(probes.values()),
                   game=result.game, deletion_order=result.deletion_order, reported=reported,
                   resynchronisations=result.resynchronisations,
                   resynchronisation_paths=result.resynchronisation_paths)

@@ -297,11 +297,18 @@ class System:
 
     def state_described(self, described: dict[str, str]) -> tuple[int, ...]:
         """The state whose ``describe`` is ``described`` (a witness step's state)."""
+        tables = self.__dict__.get("_configs_by_text")
+        if tables is None:  # per instance: description -> the configurations that have it
+            tables = []
+            for instance in self.instances:
+                by_text: dict[str, list[int]] = {}
+                for config in range(len(instance.local.configs)):
+                    by_text.setdefault(instance.local.describe(config), []).append(config)
+                tables.append(by_text)
+            self.__dict__["_configs_by_text"] = tables
         state = []
-        for instance in self.instances:
-            local = instance.local
-            matches = [config for config in range(len(local.configs))
-                       if local.describe(config) == described[instance.name]]
+        for instance, by_text in zip(self.instances, tables):
+            matches = by_text.get(described[instance.name], [])
             if len(matches) != 1:
                 raise ValueError(f"{instance.name}={described[instance.name]!r} is not one configuration of {self.name}")
             state.append(matches[0])
