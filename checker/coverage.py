@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from .analysis import SystemAnalysis, analyse, witness_steps
-from .errors import InternalError
+from .errors import InputError, InternalError
 from .mapping import Mapping
 from .parallel import in_background
 from .symbolic import SymbolicSystem, decide_reachability
@@ -77,6 +77,7 @@ class MappingCoverage:
     pairing: object = None  # the ``simulation.Pairing`` the behaviour was computed on
     # Z3's answers still to come, each with the explicit answers to compare (see ``confirm``)
     pending: list = field(default_factory=list, repr=False)
+    behaviour_skipped: str = ""  # why the behaviour was not analysed, if it was not
 
     @property
     def unmappable(self) -> list[Verdict]:
@@ -411,10 +412,23 @@ def add_behaviour(coverage: MappingCoverage, children: int, units: int = 1, cros
 
     mapping = coverage.mapping
     scomo_system, tr069_system = coverage.scomo.system, coverage.tr069.system
-    pairing = build_pairing(mapping, systems=(scomo_system, tr069_system),
-                            explorations=(coverage.scomo.exploration, coverage.tr069.exploration))
-    results = {direction: simulation(mapping, direction, pairing=pairing)
-               for direction in (SCOMO_BY_TR069, TR069_BY_SCOMO)}
+    try:
+        pairing = build_pairing(mapping, systems=(scomo_system, tr069_system),
+                                explorations=(coverage.scomo.exploration, coverage.tr069.exploration))
+        results = {direction: simulation(mapping, direction, pairing=pairing)
+                   for direction in (SCOMO_BY_TR069, TR069_BY_SCOMO)}
+    except InputError as error:
+        if not any(problem.rule == "state-limit" for problem in error.problems):
+            raise
+        # The game needs every reachable state of the side that follows; beyond the explicit
+        # engine's limit the behaviour is not analysed, and the report says so.
+        coverage.behaviour_skipped = f"not analysed: {error.problems[0].message}"
+        log.warning("mapping %s: behaviour %s", mapping.id, coverage.behaviour_skipped)
+        systems = {"scomo": scomo_system, "tr069": tr069_system}
+        for verdict in coverage.verdicts:
+            if not verdict.mappable and verdict.witness:
+                replay(systems[verdict.side], list(verdict.witness))
+        return confirm(coverage)
     coverage.engines = ("explicit",)
     checks = {}
     if cross_check:  # Z3 checks each direction in the background, while the witnesses are made

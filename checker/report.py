@@ -120,6 +120,8 @@ def _claims(coverage) -> list[dict[str, Any]]:
 
 
 def _behaviour(coverage) -> dict[str, Any]:
+    if coverage.behaviour_skipped:
+        return {"skipped": coverage.behaviour_skipped}
     if not coverage.behaviour:
         return {}
     directions = []
@@ -314,6 +316,8 @@ def _markdown_mapping(coverage) -> list[str]:
             lines.append(f"| {claim['draft']} | {claim['where']} | {'yes' if claim['agrees'] else '**no**'} | "
                          f"`{claim['subject']}`: {claim['explanation']}.{witness} |")
         lines.append("")
+    if coverage.behaviour_skipped:
+        lines += ["### Behaviour", "", f"The behaviour is {coverage.behaviour_skipped}.", ""]
     if coverage.behaviour:
         lines += _markdown_behaviour(coverage)
     witnessed = [verdict for verdict in coverage.unmappable if verdict.side_by_side is not None]
@@ -413,6 +417,8 @@ def render_summary(analyses: list[SystemAnalysis], coverages: list | None = None
             lines.append(f"  {finding.kind}: {finding.message}")
     for coverage in coverages or []:
         lines.append(f"mapping {coverage.mapping.id}: {len(coverage.unmappable)} states and operations cannot be mapped")
+        if coverage.behaviour_skipped:
+            lines.append(f"  behaviour {coverage.behaviour_skipped}")
         for direction, result in coverage.behaviour.items():
             steps = ", ".join(f"{m.label or 'initial'} ({m.reason})" for m in result.mismatches)
             lines.append(f"  {direction}: {'holds' if result.holds else 'does not hold'}" + (f"; mismatches: {steps}" if steps else ""))

@@ -101,10 +101,20 @@ class Step:
 
 def _members(bits: int):
     """The numbers of the states in a bit set (bit i: state number i), lowest first."""
-    while bits:
-        lowest = bits & -bits
-        yield lowest.bit_length() - 1
-        bits ^= lowest
+    if bits.bit_length() <= 4096:
+        while bits:
+            lowest = bits & -bits
+            yield lowest.bit_length() - 1
+            bits ^= lowest
+        return
+    # On a large set, clearing bits one by one copies the whole integer each time; its
+    # binary text is made once and searched instead.
+    text = format(bits, "b")
+    top = len(text) - 1
+    position = text.rfind("1")
+    while position != -1:
+        yield top - position
+        position = text.rfind("1", 0, position)
 
 
 class _Side:
@@ -127,13 +137,11 @@ class _Side:
         self._sequences: dict[tuple[int, Sequence], int] = {}
         self._satisfying: dict[tuple, int] = {}
         self._nearest: dict[tuple[int, tuple], int | None] = {}
-        self._built = False
+        self._build()
 
     # -- the reachable graph -----------------------------------------------------------------
 
     def _build(self) -> None:
-        if self._built:
-            return
         system = self.system
         exploration = self._exploration
         if exploration is None or exploration.successors is None:
@@ -165,26 +173,42 @@ class _Side:
             if visible:
                 self._operation_labels[instance, trigger] = self._operation_labels.get(
                     (instance, trigger), frozenset()) | {label}
+        size = len(states) // 8 + 1
+        # (instance, trigger) -> a byte map of the states where that operation can be taken
+        requested: dict[tuple[int, str], bytearray] = {}
         for source, outgoing in enumerate(exploration.successors):
             if mixed and any(label in mixed for label, _ in outgoing):
                 self._steps[source] = self._steps_from_moves(source)
                 silent = [step.target_number for step in self._steps[source] if not step.visible]
+                operations = {(step.instance, step.trigger) for step in self._steps[source] if step.visible}
             else:
                 silent = [target for label, target in outgoing if not self._meaning[label][2]]
+                operations = {self._meaning[label][:2] for label, _ in outgoing if self._meaning[label][2]}
             self._silent.append(tuple(dict.fromkeys(silent)))
+            byte, bit = divmod(source, 8)
+            for operation in operations:
+                found = requested.get(operation)
+                if found is None:
+                    found = requested[operation] = bytearray(size)
+                found[byte] |= 1 << bit
+        self._requested = {operation: int.from_bytes(found, "little") for operation, found in requested.items()}
         self._closures = [0] * len(states)
-        # with_config[j][c]: the states in which instance j is in configuration c
-        self._with_config = [[0] * len(instance.local.configs) for instance in system.instances]
+        # with_config[j][c]: the states in which instance j is in configuration c, each built
+        # once from a byte map (setting bits one by one in a growing integer is quadratic)
+        maps = [[None] * len(instance.local.configs) for instance in system.instances]
         for number, state in enumerate(states):
-            bit = 1 << number
+            byte, bit = divmod(number, 8)
             for j, config in enumerate(state):
-                self._with_config[j][config] |= bit
-        self._built = True
+                found = maps[j][config]
+                if found is None:
+                    found = maps[j][config] = bytearray(size)
+                found[byte] |= 1 << bit
+        self._with_config = [[0 if found is None else int.from_bytes(found, "little") for found in per_instance]
+                             for per_instance in maps]
         log.debug("%s: %d reachable states indexed for the simulation", system.name, len(states))
 
     def number(self, state: Configuration) -> int:
         """The number of a reachable state."""
-        self._build()
         return self.index[state]
 
     def _steps_from_moves(self, number: int) -> tuple[Step, ...]:
@@ -200,7 +224,6 @@ class _Side:
 
     def steps_at(self, number: int) -> tuple[Step, ...]:
         """Every step enabled in state ``number``, in the order of ``System.successors``."""
-        self._build()
         found = self._steps[number]
         if found is None:
             states = self.states
@@ -212,14 +235,12 @@ class _Side:
 
     def steps(self, state: Configuration) -> tuple[Step, ...]:
         """Every step enabled in ``state``, in the order of ``System.successors``."""
-        self._build()
         return self.steps_at(self.index[state])
 
     # -- silent closures and operation sequences ---------------------------------------------
 
     def closure(self, number: int) -> int:
         """The states reachable from state ``number`` by zero or more silent steps."""
-        self._build()
         if self._closures[number]:
             return self._closures[number]
         # Tarjan's algorithm, iteratively, over the silent steps not yet closed: a component
@@ -280,7 +301,8 @@ class _Side:
         for instance_index, trigger in sequence:
             labels = self._operation_labels.get((instance_index, trigger), frozenset())
             reached = 0
-            for source in _members(current):
+            # Only the states of the closure where the operation can be taken at all.
+            for source in _members(current & self._requested.get((instance_index, trigger), 0)):
                 if self._steps[source] is not None:
                     targets = [step.target_number for step in self._steps[source]
                                if step.visible and step.instance == instance_index and step.trigger == trigger]
@@ -298,7 +320,6 @@ class _Side:
         cached = self._satisfying.get(key)
         if cached is not None:
             return cached
-        self._build()
         bits = (1 << len(self.states)) - 1
         for j, allowed in checks:
             column = 0

@@ -184,3 +184,28 @@ def test_the_report_shows_each_unmappable_element_side_by_side(tmp_path, capsys)
     assert "### Witnesses of what cannot be mapped" in markdown
     assert "cannot answer; resynchronised by `du1.Install`" in markdown
     assert "cannot answer; no corresponding state is reachable" in markdown
+
+
+def test_beyond_the_explicit_limit_the_behaviour_is_reported_as_not_analysed(monkeypatch):
+    # The game needs every reachable state of the following side. Where the explicit engine
+    # stops at its limit, the verdicts keep their own (replayed) witnesses and the report
+    # says that the behaviour was not analysed, rather than failing or pretending.
+    import dataclasses as dc
+
+    import checker.simulation
+    from checker.errors import InputError, Problem
+    from checker.report import _behaviour, render_summary
+
+    def over_the_limit(system, **_):
+        raise InputError(Problem(file=system.composition.file, line=0, rule="state-limit",
+                                 message=f"{system.name} has more than 10 reachable states"))
+
+    mapping = load_mapping(MAPPINGS / "gap-analysis-2012.yaml")
+    coverage = check_coverage(mapping, {"k": 1, "m": 1})
+    coverage = dc.replace(coverage, tr069=dc.replace(coverage.tr069, exploration=None))
+    monkeypatch.setattr(checker.simulation, "explore", over_the_limit)
+    coverage = add_behaviour(coverage, 1, 1)
+    assert coverage.behaviour == {} and "more than 10 reachable states" in coverage.behaviour_skipped
+    assert all(verdict.side_by_side is None for verdict in coverage.verdicts)
+    assert _behaviour(coverage) == {"skipped": coverage.behaviour_skipped}
+    assert "behaviour not analysed" in render_summary([], [coverage])
