@@ -460,7 +460,13 @@ def _load_images(item: dict, line: int, problems: ProblemCollector, tr069: _Side
         if len(problems.problems) != count:
             valid = False
             continue
-        images.append(StateImage(component=component, state=state, when=when))
+        image = StateImage(component=component, state=state, when=when)
+        if image in images:
+            problems.add(image_line, "duplicate-image", f"state entry {item.get('scomo')!r} lists the image "
+                         f"{component}.{state}{' when ' + str(dict(when)) if when else ''} twice", name=item.get("scomo"))
+            valid = False
+            continue
+        images.append(image)
     return images if valid else None
 
 
@@ -533,6 +539,12 @@ def _load_alternatives(item: dict, line: int, problems: ProblemCollector, tr069:
                 continue
             checked = _check_sequence(sequence, sequence_line, problems, tr069, paired, scomo_component)
             if checked is None:
+                valid = False
+            elif checked in alternatives:
+                problems.add(sequence_line, "duplicate-alternative",
+                             f"operation entry {item.get('scomo')!r} lists the alternative "
+                             f"{', '.join(f'{component}.{trigger}' for component, trigger in checked)} twice",
+                             name=item.get("scomo"))
                 valid = False
             else:
                 alternatives.append(checked)

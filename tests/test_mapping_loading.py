@@ -312,6 +312,27 @@ def test_unknown_tr069_state_is_reported_with_the_closest_state(tmp_path):
     assert summary(problems) == [(10, "unknown-state", "Instaled", "Installed")]
 
 
+def test_an_image_listed_twice_and_an_alternative_listed_twice_are_reported(tmp_path):
+    problems = problems_of(mapping_file(tmp_path, """
+        states:
+          - scomo: dp.Installed
+            tr069:
+              - du.Installed
+              - du.Installed
+            rationale: r
+        operations:
+          - scomo: dp.Install
+            alternatives:
+              - [du.Install]
+              - [du.Update]
+              - [du.Install]
+            rationale: r
+    """))
+    assert summary(problems) == [(11, "duplicate-image", "dp.Installed", None),
+                                 (18, "duplicate-alternative", "dp.Install", None)]
+    assert "du.Install twice" in problems[1].message
+
+
 def test_image_state_of_a_component_not_paired_with_the_scomo_component_is_reported(tmp_path):
     problems = problems_of(mapping_file(tmp_path, """
         states:
