@@ -28,6 +28,9 @@ __all__ = ["Exploration", "explore", "LocalTarget", "local_targets"]
 log = logging.getLogger(__name__)
 
 DEFAULT_STATE_LIMIT = 5_000_000
+# Above this many reachable states a property's explicit cross-check is not run: its invariant
+# and reachability verdicts then rest on Z3 alone (and say so), CTL and LTL are unknown.
+CROSS_CHECK_STATE_LIMIT = 500_000
 
 
 @dataclass(frozen=True, order=True)

@@ -35,7 +35,7 @@ from .catalog import load_models
 from .cone import closed_cone, lift_labels, restrict
 from .errors import InputError, InternalError, Problem, SolverUnknown
 from .executable import replay
-from .explicit import Exploration, explore
+from .explicit import CROSS_CHECK_STATE_LIMIT, Exploration, explore
 from .propbind import CanTake, LocalIn, NextBy, bind, classify, describe, nodes, normalise
 from .propexplicit import STUTTER, Lasso, StateGraph, check_ctl, check_ltl, satisfying
 from .propfile import PropertySpec
@@ -49,9 +49,6 @@ log = logging.getLogger(__name__)
 ENGINES = ("both", "z3", "explicit")
 STATUSES = ("holds", "violated", "no-violation-up-to", "unknown")
 STUTTER_EVENT = "(no step is possible: the state repeats)"
-# Above this many reachable states the explicit engine is not run: the invariant and
-# reachability verdicts then rest on Z3 alone (and say so), CTL and LTL are unknown.
-CROSS_CHECK_STATE_LIMIT = 500_000
 
 
 @dataclass

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from .analysis import ENGINES
 from .errors import ExitCode, InputError, Problem
+from .explicit import CROSS_CHECK_STATE_LIMIT
 from .outputs import OutputDirectory
-from .propfile import load_property_files, load_requirements
-from .propreport import (prove_json, prove_markdown, prove_summary, render, requirements_json, requirements_markdown,
-                         requirements_summary)
-from .prove import CROSS_CHECK_STATE_LIMIT, ENGINES, check_properties, paths_or_default, select, validate
-from .requirements import decide_requirements, default_requirements_path
+
+# The property checker (its parser, engines and reports) is imported by the commands that use
+# it: building the command line must not cost `swmc check` the property grammar's compilation.
 
 __all__ = ["add_prove_commands", "run_prove", "run_requirements"]
 
@@ -69,6 +69,10 @@ def _check_options(arguments) -> None:
 
 
 def run_prove(arguments: argparse.Namespace) -> int:
+    from .propfile import load_property_files
+    from .propreport import prove_json, prove_markdown, prove_summary, render
+    from .prove import check_properties, paths_or_default, select, validate
+
     _check_options(arguments)
     specs = select(load_property_files(paths_or_default(arguments.files)), arguments.property)
     if arguments.bound is not None and arguments.bound < 0:
@@ -92,6 +96,11 @@ def run_prove(arguments: argparse.Namespace) -> int:
 
 
 def run_requirements(arguments: argparse.Namespace) -> int:
+    from .propfile import load_requirements
+    from .propreport import render, requirements_json, requirements_markdown, requirements_summary
+    from .prove import validate
+    from .requirements import decide_requirements, default_requirements_path
+
     _check_options(arguments)
     if arguments.file is not None and not arguments.file.is_file():
         raise InputError(Problem(file=str(arguments.file), line=0, rule="file", message="no such requirements file"))
