@@ -954,14 +954,17 @@ def _culprits(game: _Direction, state: Configuration, partner: Configuration, re
 
 def _in_progress(system: System, state: Configuration, step: Step, before: list[Step]) -> str | None:
     """For a silent step whose leader is in a transient state: the operation that instance is
-    carrying out, the last one it took in the witness (``before``); otherwise None."""
+    carrying out, the last one it took in the witness (``before``) that was not refused;
+    otherwise None."""
     if step.visible:
         return None
     local = system.instances[step.instance].local
     if local.machine.state(local.state_of(state[step.instance])).kind != "transient":
         return None
     for earlier in reversed(before):
-        if earlier.instance == step.instance and earlier.visible:
+        # A refused request changes nothing: it is not what the instance is carrying out.
+        if earlier.instance == step.instance and earlier.visible and \
+                not system.labels[earlier.label].endswith("[refused]"):
             return earlier.trigger
     return None
 

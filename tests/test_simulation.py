@@ -346,6 +346,9 @@ def test_gap_analysis_tr069_by_scomo(gap_analysis):
     assert (install.reason, install.depth, install.culprits) == ("cannot-follow", 0, ("du1=Installing", "du1.eu1=Absent"))
     idle = result.mismatch(f"{TR069_BY_SCOMO}/du1.eu1=Idle")
     assert idle.reason == "no-correspondent" and idle.in_progress == "Install" and idle.resynchronised == (1,)
+    # A failed install completes the Install, not the Update refused meanwhile.
+    failed = result.mismatch(f"{TR069_BY_SCOMO}/du1.install_failed")
+    assert "du1.Update [refused]" in events(failed.simulated_witness) and failed.in_progress == "Install"
     for unpaired in ("ee.Disable", "ee.Reboot", "cds.ChangeDUState"):
         assert result.mismatch(f"{TR069_BY_SCOMO}/{unpaired}").reason == "unmapped-operation"
     assert result.operations_in_mismatches["dp.Install"]
