@@ -178,12 +178,11 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
     answers = _answer(tr069_system, tr069, {**questions, **side_questions["tr069"]}, engines, seed, timeout, pending)
     answers.update(_answer(scomo_system, scomo, side_questions["scomo"], engines, seed, timeout, pending))
 
-    def state_verdict(side: str, analysis: SystemAnalysis, component: str, state: str):
-        """(reachable, witness) of a state of the first unit of ``component``."""
+    def state_witness(analysis: SystemAnalysis, component: str, state: str) -> tuple:
+        """The shortest way to a state of the first unit of ``component``; () if unreachable."""
         system = analysis.system
         name = system.instances[_first_instance(system, component)].name
-        verdict = analysis.verdict(name, "state", state)
-        return verdict.reachable, tuple(verdict.witness or ())
+        return tuple(analysis.verdict(name, "state", state).witness or ())
 
     def operation_witness(system: System, component: str, trigger: str) -> tuple:
         """The shortest way to the operation, then the operation itself (its first move)."""
@@ -205,33 +204,24 @@ def check_coverage(mapping: Mapping, parameters: dict[str, int] | None = None, s
         for component in composition.components:
             machine = component.machine
             paired = component.name in partners
-            for state in machine.state_names:
-                reachable, witness = state_verdict(side, analysis, component.name, state)
-                common = dict(id=f"{side}:state:{component.name}.{state}", side=side, what="state",
-                              component=component.name, name=state, established_by=engines, witness=witness)
-                if not reachable:
+            elements = [("state", state, state_witness(analysis, component.name, state)) for state in machine.state_names]
+            elements += [("operation", trigger, operation_witness(analysis.system, component.name, trigger))
+                         for trigger in _operations(machine)]
+            for what, name, witness in elements:
+                common = dict(id=f"{side}:{what}:{component.name}.{name}", side=side, what=what,
+                              component=component.name, name=name, established_by=engines, witness=witness)
+                if not witness:  # a reachable element always has one
+                    never = "is unreachable" if what == "state" else "can never be requested"
                     verdicts.append(Verdict(**common, mappable=True, category="unreachable",
-                                            rule=f"the state is unreachable on the {SIDE_TITLES[side]} side; nothing to map"))
+                                            rule=f"the {what} {never} on the {SIDE_TITLES[side]} side; nothing to map"))
                 elif not paired:
                     verdicts.append(_unpaired(common, side, component.name))
                 elif side == "scomo":
-                    verdicts.append(_scomo_state_verdict(mapping, common, component.name, state, answers))
+                    decide = _scomo_state_verdict if what == "state" else _scomo_operation_verdict
+                    verdicts.append(decide(mapping, common, component.name, name, answers))
                 else:
-                    verdicts.append(_tr069_state_verdict(mapping, common, partners[component.name], state))
-            for trigger in _operations(machine):
-                witness = operation_witness(analysis.system, component.name, trigger)
-                common = dict(id=f"{side}:operation:{component.name}.{trigger}", side=side, what="operation",
-                              component=component.name, name=trigger, established_by=engines, witness=witness)
-                if not witness:
-                    verdicts.append(Verdict(**common, mappable=True, category="unreachable",
-                                            rule=f"the operation can never be requested on the {SIDE_TITLES[side]} "
-                                                 "side; nothing to map"))
-                elif not paired:
-                    verdicts.append(_unpaired(common, side, component.name))
-                elif side == "scomo":
-                    verdicts.append(_scomo_operation_verdict(mapping, common, component.name, trigger, answers))
-                else:
-                    verdicts.append(_tr069_operation_verdict(mapping, common, partners[component.name], trigger))
+                    decide = _tr069_state_verdict if what == "state" else _tr069_operation_verdict
+                    verdicts.append(decide(mapping, common, partners[component.name], name))
     coverage = MappingCoverage(mapping=mapping, scomo=scomo, tr069=tr069, verdicts=verdicts, pending=pending)
     return coverage if defer_confirmation else confirm(coverage)
 
