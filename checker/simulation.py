@@ -11,16 +11,21 @@ number of silent steps of its own. The definitions are in docs/correspondence.md
 Each relation is computed explicitly as a greatest fixed point: a breadth-first search builds
 the game graph from the initial pair (pairs of corresponding states, linked by a step of the
 simulated side and each of its candidate matches), then pairs having a step with no match left
-in the relation are deleted until none remains. The game's pairs and the order in which they
-were deleted are kept (``Correspondence.game``, ``deletion_order``) for ``checker.simulation_z3``,
-which derives the game again and checks that the order justifies every deletion, so that the
-relation is the largest simulation. At each deleted pair, the steps with no candidate at all
-(or, failing those, the first step whose candidates were all deleted) are its offending steps;
-the report keeps one mismatch, with a shortest witness, per component and trigger and per
-component state without correspondent, root causes first.
+in the relation are deleted until none remains. A step with no candidate at all does not end
+the game: the following side is moved to the nearest state corresponding to the step's target
+(``RESYNCHRONISED``), so that what comes after a mismatch is compared too. The game's pairs,
+its resynchronisations and the order in which pairs were deleted are kept (``Correspondence``)
+for ``checker.simulation_z3``, which derives the game again and checks that the order
+justifies every deletion, so that the relation is the largest simulation. At each deleted
+pair, the steps with no candidate at all (or, failing those, the first step whose candidates
+were all deleted) are its offending steps; the report keeps one mismatch, with a shortest
+witness, per component and trigger and per component state without correspondent, root
+causes first. ``follow`` shows a witness of one side with the other side's answers.
 
-The silent closures, operation sequences and step lists of both systems are computed on demand
-and memoised; paths for witnesses are searched again only for the mismatches reported.
+Each side is its whole reachable state graph (the explicit engine's exploration), its states
+numbered; silent closures, operation sequences and the states corresponding to a target are
+bit sets over those numbers, computed on demand and memoised; paths for witnesses are
+searched again only for what is reported.
 """
 
 from __future__ import annotations
