@@ -105,15 +105,24 @@ def prove_markdown(results: list[PropertyResult], settings: dict[str, Any]) -> s
                   f"- evidence: {result.evidence}"]
         if result.fairness:
             lines.append(f"- fairness: {', '.join(result.fairness)}")
-        if result.fixed_points:
-            lines.append(f"- fixed points (states satisfying each temporal subformula, innermost first, of "
-                         f"{result.states} reachable states):")
-            lines += [f"  - `{formula}`: {count}" for formula, count in result.fixed_points]
-        for engine, status in sorted(result.cross_checks.items()):
-            lines.append(f"- cross-check, {engine}: {status}")
-        if result.witness:
-            lines += ["", f"{result.witness_role.capitalize()}:", "", "```", *_witness_lines(result), "```"]
+        lines += _result_details(result, "")
     return "\n".join(line for line in lines) + "\n"
+
+
+def _result_details(result, indent: str) -> list[str]:
+    """A property's fixed points, cross-checks and witness as Markdown list items and a code
+    block, indented by ``indent`` (its place in the prove or the requirements report)."""
+    lines = []
+    if result.fixed_points:
+        lines.append(f"{indent}- fixed points (states satisfying each temporal subformula, innermost first, of "
+                     f"{result.states} reachable states):")
+        lines += [f"{indent}  - `{formula}`: {count}" for formula, count in result.fixed_points]
+    for engine, status in sorted(result.cross_checks.items()):
+        lines.append(f"{indent}- cross-check, {engine}: {status}")
+    if result.witness:
+        lines += ["", f"{indent}{result.witness_role.capitalize()}:", "", f"{indent}```",
+                  *[f"{indent}{line}" for line in _witness_lines(result)], f"{indent}```"]
+    return lines
 
 
 # -- requirements ------------------------------------------------------------------------------
@@ -354,14 +363,8 @@ def requirements_markdown(verdicts: list[RequirementVerdict], settings: dict[str
                 # follow in full, numbered as in the terminal.
                 lines.append(f"- {SIDE_LABELS[side]} `{result.name}`: `{result.formula}` — "
                              f"**{result.status}** ({result.engine}); {result.evidence}")
-                if result.fixed_points:
-                    lines.append(f"  - fixed points (states satisfying each temporal subformula, innermost first, "
-                                 f"of {result.states} reachable states):")
-                    lines += [f"    - `{formula}`: {count}" for formula, count in result.fixed_points]
-                for engine, status in sorted(result.cross_checks.items()):
-                    lines.append(f"  - cross-check, {engine}: {status}")
+                lines += _result_details(result, "  ")
                 if result.witness:
-                    lines += ["", f"  {result.witness_role.capitalize()}:", "", "  ```",
-                              *[f"  {line}" for line in _witness_lines(result)], "  ```", ""]
+                    lines.append("")
         lines.append("")
     return "\n".join(lines) + "\n"
