@@ -142,6 +142,7 @@ class _Side:
         self._sequences: dict[tuple[int, Sequence], int] = {}
         self._satisfying: dict[tuple, int] = {}
         self._nearest: dict[tuple[int, tuple], int | None] = {}
+        self._paths: dict[tuple, tuple[tuple[Configuration, ...], tuple[int, ...]]] = {}
         self._build()
 
     # -- the reachable graph -----------------------------------------------------------------
@@ -368,6 +369,10 @@ class _Side:
         """A shortest path from ``source`` to ``target`` of the shape ``after_sequence``
         allows, or of any steps when ``sequence`` is ``RESYNCHRONISED``: (states, labels),
         the states including both ends."""
+        memo = (source, sequence, target)
+        if memo in self._paths:  # a resynchronisation is asked for again by every way through it
+            states, labels = self._paths[memo]
+            return list(states), list(labels)
         any_steps = sequence == RESYNCHRONISED
         sequence = () if any_steps else sequence
         goal = (target, len(sequence))
@@ -395,6 +400,7 @@ class _Side:
             node, label = parent[node]
             states.append(node[0])
             labels.append(label)
+        self._paths[memo] = (tuple(reversed(states)), tuple(reversed(labels)))
         return list(reversed(states)), list(reversed(labels))
 
 
